@@ -1,0 +1,4 @@
+import { MemoryStore } from "../../src/store/memory/index.js";
+import { storeConformance } from "./conformance.js";
+
+storeConformance("memory", { open: async () => new MemoryStore(), startsAtOne: true });
