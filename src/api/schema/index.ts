@@ -1,0 +1,10 @@
+export type { SchemaNode, SchemaNodeKind } from "./model.js";
+export {
+  fieldSchema,
+  legacyAliases,
+  schemaAtPath,
+  schemaForDefinition,
+  schemaForKind,
+  schemaFromOpenAPIV3,
+} from "./model.js";
+export { findDuplicateFields, findUnknownFields } from "./unknown.js";
