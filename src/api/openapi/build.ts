@@ -385,7 +385,8 @@ function addMetaGVKs(definitions: JsonObject, servedGVs: Map<string, GroupVersio
     const list = def?.[GVK_EXTENSION];
     if (def === undefined || !Array.isArray(list)) continue;
     const have = new Set(list.map((g) => gvkKey(gvkOf(g) ?? { group: "?", version: "?", kind: "?" })));
-    for (const gv of servedGVs.values()) {
+    const sorted = [...servedGVs.values()].sort((a, b) => gvkKey({ ...a, kind }).localeCompare(gvkKey({ ...b, kind })));
+    for (const gv of sorted) {
       const gvk = { group: gv.group, kind, version: gv.version };
       if (!have.has(gvkKey(gvk))) list.push(gvk);
     }
