@@ -80,6 +80,8 @@ export class SqliteStore implements Store, EventLog {
     mkdirSync(dirname(opts.path), { recursive: true });
     try {
       this.db = new Database(opts.path);
+      // Before anything writes the header: auto_vacuum only takes effect on a brand-new file.
+      this.db.pragma("auto_vacuum = INCREMENTAL");
       this.db.pragma("journal_mode = WAL");
       this.db.pragma("synchronous = NORMAL");
       this.db.pragma("busy_timeout = 5000");
@@ -277,6 +279,7 @@ export class SqliteStore implements Store, EventLog {
     if (this.closed) return;
     if (revision > this.compactedRevisionNow()) this.setMeta("compact_revision", revision);
     // Rows the watch hub has not delivered yet stay until it has (they carry the events).
+    this.hub.pump();
     const target = Math.min(this.compactedRevisionNow(), this.hub.deliveredRevision() + 1);
     let done = this.meta("compact_physical");
     const delPrev = this.stmt(
@@ -489,6 +492,7 @@ class Compactor {
 
   wrote(n: number): void {
     this.writes += n;
+    if (this.retainMs > 0) this.sample();
     if (this.writes >= this.everyWrites) this.run();
   }
 
@@ -511,9 +515,16 @@ class Compactor {
   }
 
   private sample(): void {
+    // At most one sample per second: the newest revision seen in that second, with its time.
     const at = this.now();
+    const revision = this.store.head();
     const last = this.samples[this.samples.length - 1];
-    if (last === undefined || at - last.at >= 1000) this.samples.push({ at, revision: this.store.head() });
+    if (last !== undefined && Math.floor(last.at / 1000) === Math.floor(at / 1000)) {
+      last.at = at;
+      last.revision = revision;
+    } else {
+      this.samples.push({ at, revision });
+    }
     // Only the newest sample older than the window is still useful.
     const cutoff = at - this.retainMs;
     while (this.samples.length > 1 && (this.samples[1]?.at ?? Number.POSITIVE_INFINITY) <= cutoff) this.samples.shift();
@@ -524,6 +535,9 @@ class Compactor {
     this.running = true;
     this.writes = 0;
     const work = async (): Promise<void> => {
+      // Off the writer's call stack.
+      await new Promise<void>((r) => setImmediate(r));
+      if (this.stopped) return;
       this.sample();
       const target = this.target();
       if (target > this.store.compactedRevisionNow()) {
