@@ -1,0 +1,141 @@
+/**
+ * Admission: defaulting, mutating plug-ins (service IP allocation), then validation. Runs on every
+ * create and update, from HTTP and from in-process clients alike.
+ */
+import { applyDefaults } from "../api/defaults/index.js";
+import { isRecord, type KObject } from "../api/types.js";
+import { invalidMessage, statusCauses, validateObject } from "../api/validation/index.js";
+import type { ServedVersion } from "./catalog.js";
+import { ApiError } from "./errors.js";
+import type { WatchCache } from "./watchcache.js";
+
+export type Operation = "create" | "update";
+
+export interface Admission {
+  admit(
+    op: Operation,
+    sv: ServedVersion,
+    obj: KObject,
+    old: KObject | undefined,
+    opts: { dryRun: boolean },
+  ): Promise<void>;
+}
+
+export interface AdmissionOptions {
+  /** Service cluster IP range, as a /16 or /24 base (default 10.43.0.0/16, as k3s). */
+  serviceCIDR: string;
+  /** NodePort range (default 30000-32767). */
+  nodePortRange: [number, number];
+}
+
+export const defaultAdmissionOptions: AdmissionOptions = {
+  serviceCIDR: "10.43.0.0/16",
+  nodePortRange: [30000, 32767],
+};
+
+function ipToInt(ip: string): number {
+  return ip.split(".").reduce((a, b) => a * 256 + Number(b), 0);
+}
+
+function intToIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+}
+
+export class BuiltinAdmission implements Admission {
+  private readonly cache: WatchCache;
+  private readonly opts: AdmissionOptions;
+
+  constructor(cache: WatchCache, opts: AdmissionOptions = defaultAdmissionOptions) {
+    this.cache = cache;
+    this.opts = opts;
+  }
+
+  /** The first usable IP of the service range: the `kubernetes` service's address. */
+  firstServiceIP(): string {
+    const [base] = this.opts.serviceCIDR.split("/");
+    return intToIp(ipToInt(base ?? "10.43.0.0") + 1);
+  }
+
+  async admit(op: Operation, sv: ServedVersion, obj: KObject, old: KObject | undefined): Promise<void> {
+    const group = sv.storageGroup;
+    const kind = sv.def.kind;
+    if (!sv.crd) applyDefaults(group, kind, obj);
+    if (group === "" && kind === "Service") this.allocateService(obj, old);
+    if (sv.crd) return;
+    const errs = validateObject(group, kind, obj, op === "update" ? old : undefined);
+    if (errs.length > 0) {
+      const name = obj.metadata.name ?? "";
+      throw new ApiError(422, "Invalid", invalidMessage(kind, group, name, errs), {
+        name,
+        group: group === "" ? undefined : group,
+        kind,
+        causes: statusCauses(errs),
+      });
+    }
+  }
+
+  /** ClusterIP and NodePort allocation (upstream's service registry allocators), from the cache. */
+  private allocateService(svc: KObject, old: KObject | undefined): void {
+    const spec = isRecord(svc["spec"]) ? svc["spec"] : {};
+    svc["spec"] = spec;
+    const oldSpec = old && isRecord(old["spec"]) ? old["spec"] : undefined;
+    const type = String(spec["type"] ?? "ClusterIP");
+    const services = this.cache.resource("/registry/core/services/").items;
+    if (type !== "ExternalName") {
+      if (oldSpec?.["clusterIP"] && spec["clusterIP"] === undefined) spec["clusterIP"] = oldSpec["clusterIP"];
+      if (spec["clusterIP"] === undefined || spec["clusterIP"] === "") {
+        const used = new Set<string>();
+        for (const c of services.values()) {
+          const s = c.obj["spec"];
+          if (isRecord(s) && typeof s["clusterIP"] === "string") used.add(s["clusterIP"]);
+        }
+        const [base, bitsText] = this.opts.serviceCIDR.split("/");
+        const size = 2 ** (32 - Number(bitsText ?? "16"));
+        const start = ipToInt(base ?? "10.43.0.0");
+        // random probing as upstream's allocator does, skipping network and broadcast
+        for (let tries = 0; tries < size; tries++) {
+          const offset = 2 + Math.floor(Math.random() * (size - 3));
+          const ip = intToIp(start + offset);
+          if (!used.has(ip)) {
+            spec["clusterIP"] = ip;
+            break;
+          }
+        }
+      }
+      if (spec["clusterIP"] !== "None") {
+        spec["clusterIPs"] ??= [spec["clusterIP"]];
+      } else {
+        spec["clusterIPs"] ??= ["None"];
+      }
+      spec["ipFamilies"] ??= ["IPv4"];
+      spec["ipFamilyPolicy"] ??= "SingleStack";
+    }
+    if (type === "NodePort" || type === "LoadBalancer") {
+      const used = new Set<number>();
+      for (const c of services.values()) {
+        const s = c.obj["spec"];
+        if (!isRecord(s) || !Array.isArray(s["ports"])) continue;
+        for (const p of s["ports"]) if (isRecord(p) && typeof p["nodePort"] === "number") used.add(p["nodePort"]);
+      }
+      const oldPorts = oldSpec && Array.isArray(oldSpec["ports"]) ? oldSpec["ports"].filter(isRecord) : [];
+      const ports = Array.isArray(spec["ports"]) ? spec["ports"].filter(isRecord) : [];
+      const [lo, hi] = this.opts.nodePortRange;
+      for (const p of ports) {
+        if (typeof p["nodePort"] === "number" && p["nodePort"] !== 0) continue;
+        const prev = oldPorts.find((o) => o["port"] === p["port"] && typeof o["nodePort"] === "number");
+        if (prev) {
+          p["nodePort"] = prev["nodePort"];
+          continue;
+        }
+        for (let tries = 0; tries < hi - lo + 1; tries++) {
+          const n = lo + Math.floor(Math.random() * (hi - lo + 1));
+          if (!used.has(n)) {
+            p["nodePort"] = n;
+            used.add(n);
+            break;
+          }
+        }
+      }
+    }
+  }
+}

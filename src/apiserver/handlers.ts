@@ -1,0 +1,807 @@
+/**
+ * Resource request handlers: decode → convert to storage version → registry → convert back →
+ * encode (JSON, Table, PartialObjectMetadata), plus the subresources (status, scale, binding,
+ * eviction, finalize) and watch streaming.
+ */
+import YAML from "yaml";
+import { applyPatch, serverSideApply, updateManagedFields } from "../api/patch/index.js";
+import { decodeObject, PROTOBUF_CONTENT_TYPE } from "../api/protobuf/index.js";
+import { findUnknownFields, type SchemaNode, schemaForKind, schemaFromOpenAPIV3 } from "../api/schema/index.js";
+import { isRecord, type KObject, parseApiVersion } from "../api/types.js";
+import type { Catalog, ServedVersion } from "./catalog.js";
+import {
+  ApiError,
+  badRequest,
+  conflict,
+  methodNotAllowed,
+  notAcceptable,
+  pageNotFound,
+  unsupportedMediaType,
+} from "./errors.js";
+import { compileFieldSelector, compileLabelSelector, labelSelectorToString } from "./filter.js";
+import {
+  contentTypeOf,
+  type MediaType,
+  parseAccept,
+  type Req,
+  type RequestInfo,
+  type Res,
+  readBody,
+  sendJSON,
+} from "./http.js";
+import type { Metrics } from "./metrics.js";
+import type { DeleteOptions, ObjectFilter, Registry } from "./rest.js";
+import { buildTable, type IncludeObject, partialObjectMetadata, printerOf } from "./table.js";
+import type { CachedObject } from "./watchcache.js";
+
+export interface RequestContext {
+  user: string;
+  groups: string[];
+  userAgent: string;
+  warnings: string[];
+}
+
+type Output =
+  | { kind: "json" }
+  | { kind: "table"; apiVersion: string }
+  | { kind: "partial"; apiVersion: string }
+  | { kind: "yaml" };
+
+function negotiate(accept: MediaType[]): Output {
+  for (const m of accept) {
+    if (m.type === "application/json" || m.type === "*/*" || m.type === "application/*") {
+      const as = m.params["as"];
+      const g = m.params["g"];
+      const v = m.params["v"] ?? "v1";
+      if (as === "Table" && g === "meta.k8s.io" && (v === "v1" || v === "v1beta1")) {
+        return { kind: "table", apiVersion: `meta.k8s.io/${v}` };
+      }
+      if ((as === "PartialObjectMetadata" || as === "PartialObjectMetadataList") && g === "meta.k8s.io") {
+        return { kind: "partial", apiVersion: `meta.k8s.io/${v}` };
+      }
+      if (as === undefined) return { kind: "json" };
+      continue;
+    }
+    if (m.type === "application/yaml") return { kind: "yaml" };
+    if (m.type === PROTOBUF_CONTENT_TYPE) {
+      if (m.params["as"] === undefined) return { kind: "json" };
+    }
+  }
+  throw notAcceptable();
+}
+
+const PATCH_TYPES = new Set([
+  "application/json-patch+json",
+  "application/merge-patch+json",
+  "application/strategic-merge-patch+json",
+  "application/apply-patch+yaml",
+]);
+
+export class ResourceHandlers {
+  private readonly catalog: Catalog;
+  private readonly registry: Registry;
+  private readonly metrics: Metrics | undefined;
+
+  constructor(catalog: Catalog, registry: Registry, metrics?: Metrics) {
+    this.catalog = catalog;
+    this.registry = registry;
+    this.metrics = metrics;
+  }
+
+  /** storage → served version, as a fresh copy. */
+  private out(sv: ServedVersion, obj: KObject): KObject {
+    if (obj.apiVersion === sv.apiVersion && obj.kind === sv.def.kind) return obj;
+    return sv.converter.fromStorage(structuredClone(obj));
+  }
+
+  private schemaOf(sv: ServedVersion): SchemaNode | undefined {
+    if (sv.crd) return sv.crd.schema === undefined ? undefined : schemaFromOpenAPIV3(sv.crd.schema);
+    return schemaForKind({ group: sv.def.group, version: sv.version.version, kind: sv.def.kind });
+  }
+
+  async handle(req: Req, res: Res, ri: RequestInfo, query: URLSearchParams, ctx: RequestContext): Promise<void> {
+    const sv = this.catalog.lookup(ri.group, ri.version, ri.resource);
+    if (!sv) throw pageNotFound();
+    if (sv.def.namespaced === false && ri.namespace !== undefined) throw pageNotFound();
+    if (sv.version.deprecated && sv.version.warning) ctx.warnings.push(sv.version.warning);
+    const output = negotiate(parseAccept(req.headers.accept));
+    const sub = ri.subresource;
+    if (
+      sub !== "" &&
+      sub !== "status" &&
+      !(sub === "scale" && sv.def.scale) &&
+      !(sub === "finalize" && sv.def.kind === "Namespace")
+    ) {
+      if (!sv.def.extraSubresources.includes(sub)) throw pageNotFound();
+      return this.special(req, res, ri, sv, query, ctx);
+    }
+    switch (ri.verb) {
+      case "get":
+        return this.get(res, ri, sv, output, query);
+      case "list":
+        return this.list(res, ri, sv, output, query);
+      case "watch":
+        return this.watch(req, res, ri, sv, output, query);
+      case "create":
+        if (ri.name !== "") throw methodNotAllowed("POST", sv.def.kind);
+        return this.create(req, res, ri, sv, output, query, ctx);
+      case "update":
+        return this.update(req, res, ri, sv, output, query, ctx);
+      case "patch":
+        return this.patch(req, res, ri, sv, output, query, ctx);
+      case "delete":
+        return this.delete(req, res, ri, sv, output, query);
+      case "deletecollection":
+        return this.deleteCollection(req, res, ri, sv, output, query);
+    }
+  }
+
+  private send(
+    res: Res,
+    code: number,
+    sv: ServedVersion,
+    output: Output,
+    obj: KObject,
+    query: URLSearchParams,
+    rv?: string,
+  ): void {
+    if (output.kind === "table") {
+      const table = buildTable(printerOf(sv), [obj], {
+        apiVersion: output.apiVersion,
+        includeObject: includeObjectOf(query),
+        resourceVersion: rv ?? obj.metadata.resourceVersion,
+        convert: (o) => this.out(sv, o),
+      });
+      sendJSON(res, code, table);
+    } else if (output.kind === "partial") {
+      sendJSON(res, code, partialObjectMetadata(obj, output.apiVersion));
+    } else if (output.kind === "yaml") {
+      sendJSON(res, code, YAML.stringify(this.out(sv, obj)), "application/yaml");
+    } else {
+      sendJSON(res, code, this.out(sv, obj));
+    }
+  }
+
+  private sendCached(
+    res: Res,
+    code: number,
+    sv: ServedVersion,
+    output: Output,
+    c: CachedObject,
+    query: URLSearchParams,
+  ): void {
+    if (output.kind === "json" && c.obj.apiVersion === sv.apiVersion) sendJSON(res, code, c.json);
+    else this.send(res, code, sv, output, c.obj, query);
+  }
+
+  private get(res: Res, ri: RequestInfo, sv: ServedVersion, output: Output, query: URLSearchParams): void {
+    const c = this.registry.get(sv, ri.namespace, ri.name);
+    if (ri.subresource === "scale") {
+      sendJSON(res, 200, scaleOf(sv, c.obj));
+      return;
+    }
+    this.sendCached(res, 200, sv, output, c, query);
+  }
+
+  private filterOf(sv: ServedVersion, query: URLSearchParams): ObjectFilter | undefined {
+    const ls = query.get("labelSelector");
+    const fs = query.get("fieldSelector");
+    const lf = ls ? compileLabelSelector(ls) : undefined;
+    const ff = fs ? compileFieldSelector(sv.storageGroup, sv.def.plural, fs) : undefined;
+    if (!lf && !ff) return undefined;
+    return (o) => (!lf || lf(o)) && (!ff || ff(o));
+  }
+
+  private async list(
+    res: Res,
+    ri: RequestInfo,
+    sv: ServedVersion,
+    output: Output,
+    query: URLSearchParams,
+  ): Promise<void> {
+    const limit = query.get("limit");
+    const result = await this.registry.list(sv, {
+      namespace: ri.namespace,
+      filter: this.filterOf(sv, query),
+      limit: limit ? Number(limit) : 0,
+      continueToken: query.get("continue") ?? undefined,
+      resourceVersion: query.get("resourceVersion") ?? undefined,
+      resourceVersionMatch: query.get("resourceVersionMatch") ?? undefined,
+    });
+    if (output.kind === "table") {
+      const table = buildTable(
+        printerOf(sv),
+        result.items.map((c) => c.obj),
+        {
+          apiVersion: output.apiVersion,
+          includeObject: includeObjectOf(query),
+          resourceVersion: result.resourceVersion,
+          continueToken: result.continueToken,
+          remainingItemCount: result.remainingItemCount,
+          convert: (o) => this.out(sv, o),
+        },
+      );
+      sendJSON(res, 200, table);
+      return;
+    }
+    const meta: Record<string, unknown> = { resourceVersion: result.resourceVersion };
+    if (result.continueToken) meta["continue"] = result.continueToken;
+    if (result.remainingItemCount !== undefined) meta["remainingItemCount"] = result.remainingItemCount;
+    if (output.kind === "partial") {
+      sendJSON(res, 200, {
+        kind: "PartialObjectMetadataList",
+        apiVersion: output.apiVersion,
+        metadata: meta,
+        items: result.items.map((c) => partialObjectMetadata(c.obj, output.apiVersion)),
+      });
+      return;
+    }
+    const head = `{"kind":${JSON.stringify(`${sv.def.kind}List`)},"apiVersion":${JSON.stringify(sv.apiVersion)},"metadata":${JSON.stringify(meta)},"items":[`;
+    const same = result.items.length === 0 || result.items[0]!.obj.apiVersion === sv.apiVersion;
+    const items = same ? result.items.map((c) => c.json) : result.items.map((c) => JSON.stringify(this.out(sv, c.obj)));
+    const text = `${head}${items.join(",")}]}`;
+    if (output.kind === "yaml") sendJSON(res, 200, YAML.stringify(JSON.parse(text)), "application/yaml");
+    else sendJSON(res, 200, text);
+  }
+
+  private watch(req: Req, res: Res, ri: RequestInfo, sv: ServedVersion, output: Output, query: URLSearchParams): void {
+    const filter = this.filterOf(sv, query);
+    const nameFilter: ObjectFilter | undefined = ri.name ? (o) => o.metadata.name === ri.name : undefined;
+    const combined: ObjectFilter | undefined =
+      filter && nameFilter ? (o) => filter(o) && nameFilter(o) : (filter ?? nameFilter);
+    const bookmarks = query.get("allowWatchBookmarks") === "true";
+    const sie = query.get("sendInitialEvents");
+    const timeout = Number(query.get("timeoutSeconds") ?? "0") || 1800 + Math.floor(Math.random() * 1800);
+    let first = true;
+    let closed = false;
+    res.writeHead(200, {
+      "content-type": output.kind === "table" ? "application/json" : "application/json",
+      "cache-control": "no-cache, private",
+    });
+    const write = (type: string, object: unknown): void => {
+      if (closed) return;
+      (res as NodeJS.WritableStream).write(`${JSON.stringify({ type, object })}\n`);
+    };
+    const toWire = (obj: KObject): unknown => {
+      if (output.kind === "table") {
+        const t = buildTable(printerOf(sv), [obj], {
+          apiVersion: output.apiVersion,
+          includeObject: includeObjectOf(query),
+          noHeaders: !first,
+          resourceVersion: obj.metadata.resourceVersion,
+          convert: (o) => this.out(sv, o),
+        });
+        first = false;
+        return t;
+      }
+      if (output.kind === "partial") return partialObjectMetadata(obj, output.apiVersion);
+      return this.out(sv, obj);
+    };
+    const bookmark = (rv: number, annotations?: Record<string, string>): void => {
+      const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
+      if (annotations) metadata["annotations"] = annotations;
+      write("BOOKMARK", { kind: sv.def.kind, apiVersion: sv.apiVersion, metadata });
+    };
+    let stream: { stop(): void } | undefined;
+    const finish = (): void => {
+      if (closed) return;
+      closed = true;
+      stream?.stop();
+      clearInterval(ticker);
+      clearTimeout(timer);
+      this.metrics?.watchers.dec();
+      res.end();
+    };
+    this.metrics?.watchers.inc();
+    const ticker = setInterval(() => {
+      if (bookmarks) bookmark(this.registry.cache.rv);
+    }, 10_000);
+    const timer = setTimeout(finish, timeout * 1000);
+    req.on("close", finish);
+    res.on("close", finish);
+    try {
+      stream = this.registry.watch(sv, {
+        namespace: ri.namespace,
+        filter: combined,
+        resourceVersion: query.get("resourceVersion") ?? undefined,
+        sendInitialEvents: sie === null ? undefined : sie === "true",
+        onEvent: (ev) => write(ev.type, toWire(ev.object.obj)),
+        onInitialEventsEnd: (rv) => {
+          if (sie === "true" && bookmarks) bookmark(rv, { "k8s.io/initial-events-end": "true" });
+        },
+        onClose: (err) => {
+          if (err) write("ERROR", err.toStatus());
+          finish();
+        },
+      });
+    } catch (err) {
+      if (err instanceof ApiError) {
+        write("ERROR", err.toStatus());
+        finish();
+        return;
+      }
+      finish();
+      throw err;
+    }
+  }
+
+  /** Decodes a request body into an object (JSON, YAML or protobuf). */
+  private decode(req: Req, body: Buffer): KObject {
+    const ct = contentTypeOf(req);
+    let value: unknown;
+    try {
+      if (ct === PROTOBUF_CONTENT_TYPE) return decodeObject(body);
+      if (ct === "application/yaml" || ct === "application/apply-patch+yaml") value = YAML.parse(body.toString("utf8"));
+      else if (ct === "application/json" || ct === "" || ct.endsWith("+json"))
+        value = JSON.parse(body.toString("utf8"));
+      else throw unsupportedMediaType(ct);
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      throw badRequest(`the object provided is unrecognized or malformed: ${(err as Error).message}`);
+    }
+    if (!isRecord(value)) throw badRequest("Object 'Kind' is missing in the request body");
+    if (!isRecord(value["metadata"])) value["metadata"] = {};
+    return value as KObject;
+  }
+
+  private checkKind(sv: ServedVersion, obj: KObject): void {
+    if (obj.kind === undefined || obj.kind === "")
+      throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(obj).slice(0, 200)}'`);
+    if (obj.apiVersion === undefined) obj.apiVersion = sv.apiVersion;
+    if (obj.kind !== sv.def.kind || obj.apiVersion !== sv.apiVersion) {
+      const { group, version } = parseApiVersion(obj.apiVersion);
+      const other = this.catalog.lookupKind(obj.apiVersion, obj.kind);
+      if (!other || other.def.storageVersion !== sv.def.storageVersion || other.def.kind !== sv.def.kind) {
+        throw badRequest(
+          `the API version in the data (${obj.apiVersion}) does not match the expected API version (${sv.apiVersion})`.replace(
+            /^/,
+            obj.kind !== sv.def.kind ? `the object provided is unrecognized (must be of type ${sv.def.kind}): ` : "",
+          ),
+        );
+      }
+      void group;
+      void version;
+    }
+  }
+
+  /** fieldValidation: Strict rejects unknown fields, Warn (the default) warns, Ignore does nothing. */
+  private fieldValidation(sv: ServedVersion, obj: unknown, query: URLSearchParams, ctx: RequestContext): void {
+    const mode = query.get("fieldValidation") ?? "Warn";
+    if (mode !== "Strict" && mode !== "Warn" && mode !== "Ignore") {
+      throw badRequest(`fieldValidation parameter unsupported: ${mode}`);
+    }
+    if (mode === "Ignore") return;
+    const schema = this.schemaOf(sv);
+    if (!schema) return;
+    const unknown = findUnknownFields(obj, schema);
+    if (unknown.length === 0) return;
+    if (mode === "Strict") throw badRequest(`strict decoding error: ${unknown.join(", ")}`);
+    ctx.warnings.push(...unknown);
+  }
+
+  private manager(query: URLSearchParams, ctx: RequestContext): string {
+    const m = query.get("fieldManager");
+    if (m) {
+      if (m.length > 128) throw badRequest("fieldManager: Too long: may not be more than 128 bytes");
+      return m;
+    }
+    return ctx.userAgent.split("/")[0] || "unknown";
+  }
+
+  private toStorage(sv: ServedVersion, obj: KObject): KObject {
+    return sv.converter.toStorage(obj);
+  }
+
+  private async create(
+    req: Req,
+    res: Res,
+    ri: RequestInfo,
+    sv: ServedVersion,
+    output: Output,
+    query: URLSearchParams,
+    ctx: RequestContext,
+  ): Promise<void> {
+    const obj = this.decode(req, await readBody(req));
+    this.checkKind(sv, obj);
+    this.fieldValidation(sv, obj, query, ctx);
+    const stored = this.toStorage(sv, obj);
+    const manager = this.manager(query, ctx);
+    const withFields = updateManagedFields(undefined, stored, manager, {
+      schema: this.schemaOf(sv),
+      apiVersion: sv.apiVersion,
+      now: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    });
+    const created = await this.registry.create(sv, ri.namespace, withFields, {
+      dryRun: isDryRun(query),
+      fieldManager: manager,
+    });
+    this.send(res, 201, sv, output, created.obj, query);
+  }
+
+  private async update(
+    req: Req,
+    res: Res,
+    ri: RequestInfo,
+    sv: ServedVersion,
+    output: Output,
+    query: URLSearchParams,
+    ctx: RequestContext,
+  ): Promise<void> {
+    const obj = this.decode(req, await readBody(req));
+    const manager = this.manager(query, ctx);
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    if (ri.subresource === "scale") {
+      const replicas = isRecord(obj["spec"]) ? obj["spec"]["replicas"] : undefined;
+      const result = await this.registry.update(
+        sv,
+        ri.namespace,
+        ri.name,
+        "",
+        (cur) => {
+          if (!cur) throw new Error("unreachable");
+          const rv = obj.metadata.resourceVersion;
+          if (rv && rv !== cur.metadata.resourceVersion)
+            throw conflict(
+              sv.def.group,
+              sv.def.plural,
+              ri.name,
+              "the object has been modified; please apply your changes to the latest version and try again",
+            );
+          setPath(cur, sv.def.scale!.specReplicasPath, typeof replicas === "number" ? replicas : 0);
+          return cur;
+        },
+        { dryRun: isDryRun(query), retry: false },
+      );
+      sendJSON(res, 200, scaleOf(sv, result.object.obj));
+      return;
+    }
+    if (ri.subresource === "finalize") {
+      const result = await this.registry.update(
+        sv,
+        undefined,
+        ri.name,
+        "",
+        (cur) => {
+          if (!cur) throw new Error("unreachable");
+          const spec = isRecord(obj["spec"]) ? obj["spec"] : {};
+          cur["spec"] = { ...(isRecord(cur["spec"]) ? cur["spec"] : {}), finalizers: spec["finalizers"] ?? [] };
+          return cur;
+        },
+        { dryRun: isDryRun(query), retry: true },
+      );
+      this.send(res, 200, sv, output, result.object.obj, query);
+      return;
+    }
+    this.checkKind(sv, obj);
+    this.fieldValidation(sv, obj, query, ctx);
+    const stored = this.toStorage(sv, obj);
+    if (stored.metadata.name !== undefined && stored.metadata.name !== ri.name) {
+      throw badRequest(
+        `the name of the object (${stored.metadata.name}) does not match the name on the URL (${ri.name})`,
+      );
+    }
+    const result = await this.registry.update(
+      sv,
+      ri.namespace,
+      ri.name,
+      ri.subresource,
+      (cur) => {
+        if (cur === undefined) return stored;
+        return updateManagedFields(cur, stored, manager, {
+          schema: this.schemaOf(sv),
+          apiVersion: sv.apiVersion,
+          now,
+          subresource: ri.subresource || undefined,
+        });
+      },
+      { dryRun: isDryRun(query), retry: false, createIfMissing: false },
+    );
+    this.send(res, result.created ? 201 : 200, sv, output, result.object.obj, query);
+  }
+
+  private async patch(
+    req: Req,
+    res: Res,
+    ri: RequestInfo,
+    sv: ServedVersion,
+    output: Output,
+    query: URLSearchParams,
+    ctx: RequestContext,
+  ): Promise<void> {
+    const ct = contentTypeOf(req);
+    if (!PATCH_TYPES.has(ct)) {
+      throw new ApiError(
+        415,
+        "UnsupportedMediaType",
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+      );
+    }
+    const body = await readBody(req);
+    const manager = this.manager(query, ctx);
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const isApply = ct === "application/apply-patch+yaml";
+    if (isApply && !query.get("fieldManager")) {
+      throw badRequest("PATCH requests of type apply-patch+yaml must include a fieldManager query parameter");
+    }
+    const force = query.get("force") === "true";
+    const schema = this.schemaOf(sv);
+    if (ri.subresource === "scale") {
+      const result = await this.registry.update(
+        sv,
+        ri.namespace,
+        ri.name,
+        "",
+        (cur) => {
+          if (!cur) throw new Error("unreachable");
+          const scale = applyPatch(scaleOf(sv, cur) as KObject, body, ct, undefined);
+          const spec = isRecord(scale["spec"]) ? scale["spec"] : {};
+          setPath(cur, sv.def.scale!.specReplicasPath, typeof spec["replicas"] === "number" ? spec["replicas"] : 0);
+          return cur;
+        },
+        { dryRun: isDryRun(query), retry: true },
+      );
+      sendJSON(res, 200, scaleOf(sv, result.object.obj));
+      return;
+    }
+    const result = await this.registry.update(
+      sv,
+      ri.namespace,
+      ri.name,
+      ri.subresource,
+      (cur) => {
+        if (isApply) {
+          const applied = this.decode(req, body);
+          this.checkKind(sv, applied);
+          this.fieldValidation(sv, applied, query, ctx);
+          const live = cur ? this.out(sv, cur) : undefined;
+          const { object } = serverSideApply(live === cur && cur ? structuredClone(cur) : live, applied, {
+            manager,
+            force,
+            schema,
+            apiVersion: sv.apiVersion,
+            now,
+            subresource: ri.subresource || undefined,
+          });
+          return this.toStorage(sv, object);
+        }
+        if (!cur) throw new Error("unreachable");
+        const served = this.out(sv, cur);
+        const patched = applyPatch(served === cur ? structuredClone(cur) : served, body, ct, schema);
+        this.fieldValidation(sv, patched, query, ctx);
+        const stored = this.toStorage(sv, patched);
+        return updateManagedFields(cur, stored, manager, {
+          schema: this.schemaOf(sv),
+          apiVersion: sv.apiVersion,
+          now,
+          subresource: ri.subresource || undefined,
+        });
+      },
+      { dryRun: isDryRun(query), retry: true, createIfMissing: isApply },
+    );
+    this.send(res, result.created ? 201 : 200, sv, output, result.object.obj, query);
+  }
+
+  private async deleteOptions(req: Req, query: URLSearchParams): Promise<DeleteOptions> {
+    const body = await readBody(req);
+    let opts: Record<string, unknown> = {};
+    if (body.length > 0) {
+      const ct = contentTypeOf(req);
+      try {
+        const v: unknown = ct === PROTOBUF_CONTENT_TYPE ? decodeObject(body) : JSON.parse(body.toString("utf8"));
+        if (isRecord(v)) opts = v;
+      } catch {
+        throw badRequest(
+          "the body of the request was in an unknown format - accepted media types include: application/json",
+        );
+      }
+    }
+    const grace = query.get("gracePeriodSeconds") ?? opts["gracePeriodSeconds"];
+    const policy = query.get("propagationPolicy") ?? opts["propagationPolicy"];
+    const orphan = query.get("orphanDependents") ?? opts["orphanDependents"];
+    const dry =
+      query.getAll("dryRun").length > 0
+        ? isDryRun(query)
+        : Array.isArray(opts["dryRun"]) && opts["dryRun"].includes("All");
+    const out: DeleteOptions = { dryRun: dry };
+    if (grace !== undefined && grace !== null) out.gracePeriodSeconds = Number(grace);
+    if (policy === "Orphan" || policy === "Background" || policy === "Foreground") out.propagationPolicy = policy;
+    else if (policy !== undefined && policy !== null) {
+      throw new ApiError(
+        422,
+        "Invalid",
+        `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan", "nil"`,
+      );
+    } else if (orphan === true || orphan === "true") out.propagationPolicy = "Orphan";
+    if (isRecord(opts["preconditions"])) {
+      const p = opts["preconditions"];
+      out.preconditions = {
+        uid: typeof p["uid"] === "string" ? p["uid"] : undefined,
+        resourceVersion: typeof p["resourceVersion"] === "string" ? p["resourceVersion"] : undefined,
+      };
+    }
+    return out;
+  }
+
+  private async delete(
+    req: Req,
+    res: Res,
+    ri: RequestInfo,
+    sv: ServedVersion,
+    output: Output,
+    query: URLSearchParams,
+  ): Promise<void> {
+    if (ri.subresource !== "") throw methodNotAllowed("DELETE", sv.def.kind);
+    const opts = await this.deleteOptions(req, query);
+    const { object, deleted } = await this.registry.delete(sv, ri.namespace, ri.name, opts);
+    if (deleted && !(sv.def.kind === "Pod" && sv.def.group === "")) {
+      const details: Record<string, unknown> = { name: ri.name, kind: sv.def.plural, uid: object.obj.metadata.uid };
+      if (sv.def.group !== "") details["group"] = sv.def.group;
+      sendJSON(res, 200, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details });
+      return;
+    }
+    this.send(res, deleted ? 200 : 202, sv, output, object.obj, query);
+  }
+
+  private async deleteCollection(
+    req: Req,
+    res: Res,
+    ri: RequestInfo,
+    sv: ServedVersion,
+    output: Output,
+    query: URLSearchParams,
+  ): Promise<void> {
+    const opts = await this.deleteOptions(req, query);
+    const deleted = await this.registry.deleteCollection(
+      sv,
+      { namespace: ri.namespace, filter: this.filterOf(sv, query) },
+      opts,
+    );
+    void output;
+    const text = `{"kind":${JSON.stringify(`${sv.def.kind}List`)},"apiVersion":${JSON.stringify(sv.apiVersion)},"metadata":{"resourceVersion":"${this.registry.cache.rv}"},"items":[${deleted
+      .map((c) => JSON.stringify(this.out(sv, c.obj)))
+      .join(",")}]}`;
+    sendJSON(res, 200, text);
+  }
+
+  /** binding, eviction, and the node-served subresources (log, exec, ...). */
+  private async special(
+    req: Req,
+    res: Res,
+    ri: RequestInfo,
+    sv: ServedVersion,
+    query: URLSearchParams,
+    ctx: RequestContext,
+  ): Promise<void> {
+    const sub = ri.subresource;
+    void ctx;
+    if (sub === "binding" && ri.verb === "create") {
+      const binding = this.decode(req, await readBody(req));
+      await this.bind(sv, ri.namespace, ri.name, binding, isDryRun(query));
+      sendJSON(res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
+      return;
+    }
+    if (sub === "eviction" && ri.verb === "create") {
+      const eviction = this.decode(req, await readBody(req));
+      const opts = isRecord(eviction["deleteOptions"]) ? eviction["deleteOptions"] : {};
+      const del: DeleteOptions = { dryRun: isDryRun(query) };
+      if (typeof opts["gracePeriodSeconds"] === "number") del.gracePeriodSeconds = opts["gracePeriodSeconds"];
+      await this.registry.delete(sv, ri.namespace, ri.name, del);
+      sendJSON(res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
+      return;
+    }
+    const pod = this.registry.get(sv, ri.namespace, ri.name);
+    const spec = isRecord(pod.obj["spec"]) ? pod.obj["spec"] : {};
+    if (!spec["nodeName"]) {
+      throw badRequest(`pod ${ri.name} does not have a host assigned`);
+    }
+    throw new ApiError(
+      503,
+      "ServiceUnavailable",
+      `the ${sub} subresource is served by the node agent, and no agent serves node "${String(spec["nodeName"])}" in this k8ts build`,
+    );
+  }
+
+  async bind(
+    sv: ServedVersion,
+    namespace: string | undefined,
+    name: string,
+    binding: KObject,
+    dryRun: boolean,
+  ): Promise<void> {
+    const target = isRecord(binding["target"]) ? binding["target"] : {};
+    const node = typeof target["name"] === "string" ? target["name"] : "";
+    if (node === "") {
+      throw new ApiError(422, "Invalid", `Binding "${name}" is invalid: target.name: Required value`);
+    }
+    await this.registry.update(
+      sv,
+      namespace,
+      name,
+      "binding",
+      (cur) => {
+        if (!cur) throw new Error("unreachable");
+        const spec = isRecord(cur["spec"]) ? cur["spec"] : {};
+        if (cur.metadata.deletionTimestamp) {
+          throw conflict("", "pods", name, `pod ${name} is being deleted, cannot be assigned to a host`);
+        }
+        if (spec["nodeName"]) {
+          throw conflict("", "pods", name, `pod ${name} is already assigned to node "${String(spec["nodeName"])}"`);
+        }
+        spec["nodeName"] = node;
+        cur["spec"] = spec;
+        const status = isRecord(cur["status"]) ? cur["status"] : {};
+        const conditions = Array.isArray(status["conditions"]) ? status["conditions"].filter(isRecord) : [];
+        const others = conditions.filter((c) => c["type"] !== "PodScheduled");
+        status["conditions"] = [
+          ...others,
+          {
+            type: "PodScheduled",
+            status: "True",
+            lastProbeTime: null,
+            lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+          },
+        ];
+        return cur;
+      },
+      { dryRun, retry: true },
+    );
+  }
+}
+
+function includeObjectOf(query: URLSearchParams): IncludeObject {
+  const v = query.get("includeObject");
+  return v === "None" || v === "Object" ? v : "Metadata";
+}
+
+function isDryRun(query: URLSearchParams): boolean {
+  const values = query.getAll("dryRun");
+  for (const v of values) {
+    if (v !== "All") throw badRequest(`Invalid dry run value: "${v}": supported values: "All"`);
+  }
+  return values.length > 0;
+}
+
+function getPath(obj: unknown, path: string[]): unknown {
+  let cur: unknown = obj;
+  for (const p of path) {
+    if (!isRecord(cur)) return undefined;
+    cur = cur[p];
+  }
+  return cur;
+}
+
+function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur: Record<string, unknown> = obj;
+  for (let i = 0; i < path.length - 1; i++) {
+    const next = cur[path[i]!];
+    if (isRecord(next)) cur = next;
+    else {
+      const n: Record<string, unknown> = {};
+      cur[path[i]!] = n;
+      cur = n;
+    }
+  }
+  cur[path[path.length - 1]!] = value;
+}
+
+/** The autoscaling/v1 Scale of an object with a scale subresource. */
+export function scaleOf(sv: ServedVersion, obj: KObject): Record<string, unknown> {
+  const s = sv.def.scale!;
+  const selector = s.selectorPath ? getPath(obj, s.selectorPath) : undefined;
+  const status: Record<string, unknown> = { replicas: Number(getPath(obj, s.statusReplicasPath) ?? 0) };
+  if (selector !== undefined)
+    status["selector"] = typeof selector === "string" ? selector : labelSelectorToString(selector);
+  return {
+    kind: "Scale",
+    apiVersion: "autoscaling/v1",
+    metadata: {
+      name: obj.metadata.name,
+      namespace: obj.metadata.namespace,
+      uid: obj.metadata.uid,
+      resourceVersion: obj.metadata.resourceVersion,
+      creationTimestamp: obj.metadata.creationTimestamp,
+    },
+    spec: { replicas: Number(getPath(obj, s.specReplicasPath) ?? 0) },
+    status,
+  };
+}

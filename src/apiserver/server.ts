@@ -1,0 +1,328 @@
+/**
+ * The API server: HTTPS (HTTP/2 and HTTP/1.1) → authentication → routing → handlers.
+ * Non-resource paths: /healthz /livez /readyz /version /metrics /api /apis /openapi/v2 /openapi/v3.
+ */
+import { createSecureServer, type Http2SecureServer } from "node:http2";
+import type { TLSSocket } from "node:tls";
+import { buildOpenAPI, type OpenAPIDocs, type ServedResource } from "../api/openapi/index.js";
+import { encodeOpenAPIv2 } from "../api/protobuf/index.js";
+import type { Store } from "../store/types.js";
+import { log } from "../util/log.js";
+import { BuiltinAdmission } from "./admission.js";
+import { Catalog } from "./catalog.js";
+import { aggregatedDiscovery, apiGroup, apiGroupList, apiVersions, resourceList } from "./discovery.js";
+import { ApiError, internal, pageNotFound, unauthorized } from "./errors.js";
+import { type RequestContext, ResourceHandlers } from "./handlers.js";
+import { parseAccept, parseResourcePath, type Req, type Res, sendError, sendJSON } from "./http.js";
+import { Metrics } from "./metrics.js";
+import { Registry } from "./rest.js";
+import { WatchCache } from "./watchcache.js";
+
+export const KUBERNETES_VERSION = { major: "1", minor: "36", gitVersion: "v1.36.0-k8ts" };
+
+export interface User {
+  name: string;
+  groups: string[];
+}
+
+export interface ApiServerOptions {
+  store: Store;
+  /** PEM key and certificate of the server, and the CA that signs client certificates. */
+  tls: { key: string; cert: string; ca: string };
+  /** Bearer tokens → users. */
+  tokens: Map<string, User>;
+  bind: string;
+  port: number;
+  /** host:port clients should use (discovery's serverAddressByClientCIDRs). */
+  advertiseAddress?: string;
+}
+
+const PUBLIC_PATHS = new Set(["/healthz", "/livez", "/readyz", "/version"]);
+
+export class ApiServer {
+  readonly catalog = new Catalog();
+  readonly cache: WatchCache;
+  readonly registry: Registry;
+  readonly admission: BuiltinAdmission;
+  readonly metrics = new Metrics();
+  readonly handlers: ResourceHandlers;
+  private readonly opts: ApiServerOptions;
+  private server: Http2SecureServer | undefined;
+  private openapi: { generation: number; docs: OpenAPIDocs; v2pb?: Buffer } | undefined;
+  private ready = false;
+  port = 0;
+
+  constructor(opts: ApiServerOptions) {
+    this.opts = opts;
+    this.cache = new WatchCache(opts.store);
+    this.registry = new Registry(opts.store, this.cache);
+    this.admission = new BuiltinAdmission(this.cache);
+    this.registry.admission = this.admission;
+    this.handlers = new ResourceHandlers(this.catalog, this.registry, this.metrics);
+  }
+
+  async start(): Promise<void> {
+    await this.cache.start();
+    const server = createSecureServer(
+      {
+        allowHTTP1: true,
+        key: this.opts.tls.key,
+        cert: this.opts.tls.cert,
+        ca: this.opts.tls.ca,
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
+      (req, res) => {
+        void this.serve(req, res);
+      },
+    );
+    server.on("sessionError", () => undefined);
+    server.on("tlsClientError", () => undefined);
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.opts.port, this.opts.bind, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    this.port = typeof addr === "object" && addr ? addr.port : this.opts.port;
+  }
+
+  markReady(): void {
+    this.ready = true;
+  }
+
+  async stop(): Promise<void> {
+    this.cache.stop();
+    const s = this.server;
+    if (s) {
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        // end keep-alive and HTTP/2 sessions so close() completes
+        setTimeout(resolve, 2000).unref();
+      });
+    }
+  }
+
+  private authenticate(req: Req): User | undefined {
+    const auth = req.headers.authorization;
+    if (typeof auth === "string" && auth.startsWith("Bearer ")) {
+      const user = this.opts.tokens.get(auth.slice(7).trim());
+      if (user) return user;
+    }
+    const socket = req.socket as TLSSocket;
+    if (socket.authorized) {
+      const cert = socket.getPeerCertificate();
+      const cn = cert.subject?.CN;
+      const o = cert.subject?.O;
+      if (typeof cn === "string") {
+        const groups = Array.isArray(o) ? o.map(String) : typeof o === "string" ? [o] : [];
+        return { name: cn, groups: [...groups, "system:authenticated"] };
+      }
+    }
+    return undefined;
+  }
+
+  private async serve(req: Req, res: Res): Promise<void> {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? "/", "https://localhost");
+    const path = url.pathname;
+    const ctx: RequestContext = {
+      user: "",
+      groups: [],
+      userAgent: String(req.headers["user-agent"] ?? ""),
+      warnings: [],
+    };
+    const labels = { verb: req.method ?? "", group: "", version: "", resource: "", subresource: "" };
+    // Warnings must go out with the headers: patch writeHead to add them.
+    const writeHead = res.writeHead.bind(res) as (code: number, headers?: Record<string, string | number>) => Res;
+    (res as { writeHead: unknown }).writeHead = (code: number, headers?: Record<string, string | number>) => {
+      if (ctx.warnings.length > 0) {
+        res.setHeader(
+          "warning",
+          [...new Set(ctx.warnings)].map((w) => `299 - ${JSON.stringify(w)}`),
+        );
+      }
+      return writeHead(code, headers);
+    };
+    try {
+      if (!PUBLIC_PATHS.has(path)) {
+        const user = this.authenticate(req);
+        if (!user) throw unauthorized();
+        ctx.user = user.name;
+        ctx.groups = user.groups;
+      }
+      const ri = parseResourcePath(req.method ?? "GET", path, url.searchParams);
+      if (ri) {
+        labels.verb = ri.verb.toUpperCase();
+        labels.group = ri.group;
+        labels.version = ri.version;
+        labels.resource = ri.resource;
+        labels.subresource = ri.subresource;
+        if (ri.verb === "watch") labels.verb = "WATCH";
+        await this.handlers.handle(req, res, ri, url.searchParams, ctx);
+      } else {
+        await this.nonResource(req, res, path, url.searchParams);
+      }
+    } catch (err) {
+      if (err instanceof ApiError) sendError(res, err);
+      else {
+        log.error("request failed", { method: req.method, path, error: String((err as Error)?.stack ?? err) });
+        sendError(res, internal(String((err as Error)?.message ?? err)));
+      }
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.metrics.requests.inc({ ...labels, code: String(res.statusCode) });
+      if (labels.verb !== "WATCH") this.metrics.latency.observe(labels, seconds);
+    }
+  }
+
+  private async nonResource(req: Req, res: Res, path: string, query: URLSearchParams): Promise<void> {
+    const accept = parseAccept(req.headers.accept);
+    switch (path) {
+      case "/healthz":
+      case "/livez":
+      case "/readyz": {
+        const ok = path !== "/readyz" || this.ready;
+        const body = query.has("verbose")
+          ? `[+]ping ok\n[${ok ? "+" : "-"}]store ok\n${path.slice(1)} check ${ok ? "passed" : "failed"}\n`
+          : ok
+            ? "ok"
+            : "[-]store failed: not ready\nreadyz check failed";
+        res.writeHead(ok ? 200 : 500, { "content-type": "text/plain; charset=utf-8" });
+        res.end(body);
+        return;
+      }
+      case "/version":
+        sendJSON(res, 200, {
+          major: KUBERNETES_VERSION.major,
+          minor: KUBERNETES_VERSION.minor,
+          emulationMajor: KUBERNETES_VERSION.major,
+          emulationMinor: KUBERNETES_VERSION.minor,
+          gitVersion: KUBERNETES_VERSION.gitVersion,
+          gitCommit: "0000000000000000000000000000000000000000",
+          gitTreeState: "clean",
+          buildDate: "2026-01-01T00:00:00Z",
+          goVersion: `node${process.versions.node}`,
+          compiler: "tsc",
+          platform: `${process.platform}/${process.arch === "x64" ? "amd64" : process.arch}`,
+        });
+        return;
+      case "/metrics": {
+        const text = await this.metrics.registry.metrics();
+        res.writeHead(200, { "content-type": this.metrics.registry.contentType });
+        res.end(text);
+        return;
+      }
+      case "/api":
+      case "/apis": {
+        const agg = accept.find(
+          (m) => m.params["g"] === "apidiscovery.k8s.io" && m.params["as"] === "APIGroupDiscoveryList",
+        );
+        if (agg) {
+          const v = agg.params["v"] === "v2beta1" ? "v2beta1" : "v2";
+          sendJSON(
+            res,
+            200,
+            aggregatedDiscovery(this.catalog, path === "/api", `apidiscovery.k8s.io/${v}`),
+            `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`,
+          );
+          return;
+        }
+        const host = this.opts.advertiseAddress ?? `${this.opts.bind}:${this.port}`;
+        sendJSON(res, 200, path === "/api" ? apiVersions(host) : apiGroupList(this.catalog));
+        return;
+      }
+      case "/openapi/v2": {
+        const docs = this.openapiDocs();
+        if (accept.some((m) => m.type.startsWith("application/com.github.proto-openapi.spec.v2"))) {
+          this.openapi!.v2pb ??= Buffer.from(encodeOpenAPIv2(JSON.parse(docs.v2Json().toString("utf8"))));
+          res.writeHead(200, { "content-type": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf" });
+          res.end(this.openapi!.v2pb);
+          return;
+        }
+        const body = docs.v2Json();
+        res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+        res.end(body);
+        return;
+      }
+      case "/openapi/v3":
+        sendJSON(res, 200, this.openapiDocs().v3Index());
+        return;
+      default:
+        break;
+    }
+    if (path.startsWith("/openapi/v3/")) {
+      const doc = this.openapiDocs().v3GroupVersion(path.slice("/openapi/v3/".length));
+      if (!doc) throw pageNotFound();
+      res.writeHead(200, { "content-type": "application/json", "content-length": doc.length });
+      res.end(doc);
+      return;
+    }
+    const parts = path.split("/").filter((p) => p !== "");
+    if (parts[0] === "api" && parts.length === 2) {
+      const doc = resourceList(this.catalog, "", parts[1]!);
+      if (doc) return sendJSON(res, 200, doc);
+    }
+    if (parts[0] === "apis" && parts.length === 2) {
+      const doc = apiGroup(this.catalog, parts[1]!);
+      if (doc) return sendJSON(res, 200, doc);
+    }
+    if (parts[0] === "apis" && parts.length === 3) {
+      const doc = resourceList(this.catalog, parts[1]!, parts[2]!);
+      if (doc) return sendJSON(res, 200, doc);
+    }
+    throw pageNotFound();
+  }
+
+  private openapiDocs(): OpenAPIDocs {
+    if (this.openapi && this.openapi.generation === this.catalog.generation) return this.openapi.docs;
+    const resources: ServedResource[] = [];
+    const crds: Array<{
+      group: string;
+      version: string;
+      kind: string;
+      plural: string;
+      namespaced: boolean;
+      schema: unknown;
+    }> = [];
+    for (const sv of this.catalog.all()) {
+      if (sv.crd) {
+        crds.push({
+          group: sv.def.group,
+          version: sv.version.version,
+          kind: sv.def.kind,
+          plural: sv.def.plural,
+          namespaced: sv.def.namespaced,
+          schema: sv.crd.schema,
+        });
+        continue;
+      }
+      const slash = sv.def.storageVersion.indexOf("/");
+      resources.push({
+        group: sv.def.group,
+        version: sv.version.version,
+        kind: sv.def.kind,
+        plural: sv.def.plural,
+        namespaced: sv.def.namespaced,
+        verbs: sv.def.verbs,
+        subresources: [
+          ...(sv.def.status ? ["status"] : []),
+          ...(sv.def.scale ? ["scale"] : []),
+          ...sv.def.extraSubresources,
+        ],
+        definitionGVK: {
+          group: slash < 0 ? "" : sv.def.storageVersion.slice(0, slash),
+          version: slash < 0 ? sv.def.storageVersion : sv.def.storageVersion.slice(slash + 1),
+          kind: sv.def.kind,
+        },
+        deprecated: sv.version.deprecated ?? false,
+      });
+    }
+    const docs = buildOpenAPI(resources, crds);
+    this.openapi = { generation: this.catalog.generation, docs };
+    return docs;
+  }
+}

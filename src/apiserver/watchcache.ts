@@ -1,0 +1,212 @@
+/**
+ * The watch cache: the store is listed once and watched once; every resource's objects live in
+ * memory, lists are served from here and every API watcher is fed from here (fan-out), with a
+ * window of recent events per resource so watches can resume from a recent resourceVersion.
+ */
+import type { KObject } from "../api/types.js";
+import { type Store, StoreError, type Watch, type WatchEvent } from "../store/types.js";
+
+export type EventType = "ADDED" | "MODIFIED" | "DELETED";
+
+/** One object as cached: parsed (never mutated after caching) and its JSON, with resourceVersion set. */
+export interface CachedObject {
+  key: string;
+  obj: KObject;
+  json: string;
+  rv: number;
+}
+
+export interface CacheEvent {
+  type: EventType;
+  object: CachedObject;
+  /** The object before the change (for MODIFIED/DELETED), used for selector transitions. */
+  prev: CachedObject | undefined;
+  rv: number;
+}
+
+export interface CacheWatcher {
+  /** Receives events in order. Returning is enough; the watcher buffers as it needs. */
+  push(ev: CacheEvent): void;
+  /** The watch ends (cache stopped, or the watcher fell too far behind). */
+  close(err?: Error): void;
+}
+
+/** How many recent events each resource keeps for resuming watches. */
+const EVENT_WINDOW = 10_000;
+
+export class ResourceCache {
+  readonly prefix: string;
+  readonly items = new Map<string, CachedObject>();
+  private events: CacheEvent[] = [];
+  /** Watches from rv >= oldestRv can be served from the window. */
+  oldestRv: number;
+  private watchers = new Set<CacheWatcher>();
+
+  constructor(prefix: string, startRv: number) {
+    this.prefix = prefix;
+    this.oldestRv = startRv;
+  }
+
+  apply(ev: CacheEvent): void {
+    if (ev.type === "DELETED") this.items.delete(ev.object.key);
+    else this.items.set(ev.object.key, ev.object);
+    this.events.push(ev);
+    if (this.events.length > EVENT_WINDOW) {
+      const drop = this.events.splice(0, this.events.length - EVENT_WINDOW);
+      this.oldestRv = drop[drop.length - 1]!.rv;
+    }
+    for (const w of this.watchers) w.push(ev);
+  }
+
+  /** Sorted snapshot of the objects whose key starts with `sub` (a namespace prefix or ""). */
+  list(sub = ""): CachedObject[] {
+    const out: CachedObject[] = [];
+    const p = this.prefix + sub;
+    for (const [k, v] of this.items) if (k.startsWith(p)) out.push(v);
+    out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out;
+  }
+
+  /** Events after `rv`, or undefined if the window no longer reaches back that far. */
+  eventsSince(rv: number): CacheEvent[] | undefined {
+    if (rv < this.oldestRv) return undefined;
+    let lo = 0;
+    let hi = this.events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.events[mid]!.rv <= rv) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.events.slice(lo);
+  }
+
+  addWatcher(w: CacheWatcher): () => void {
+    this.watchers.add(w);
+    return () => this.watchers.delete(w);
+  }
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  closeAll(err?: Error): void {
+    for (const w of this.watchers) w.close(err);
+    this.watchers.clear();
+  }
+}
+
+export function decodeCached(key: string, value: string, rv: number): CachedObject {
+  const obj = JSON.parse(value) as KObject;
+  obj.metadata.resourceVersion = String(rv);
+  return { key, obj, json: JSON.stringify(obj), rv };
+}
+
+/** Resource prefix of a key: /registry/<group>/<plural>/ */
+function resourcePrefixOf(key: string): string {
+  let slashes = 0;
+  for (let i = 0; i < key.length; i++) {
+    if (key.charCodeAt(i) === 47 && ++slashes === 4) return key.slice(0, i + 1);
+  }
+  return key;
+}
+
+export class WatchCache {
+  private readonly store: Store;
+  private readonly resources = new Map<string, ResourceCache>();
+  private storeWatch: Watch | undefined;
+  /** Revision of the last event applied. */
+  rv = 0;
+  private startRv = 0;
+  private waiters: Array<{ rv: number; resolve: () => void }> = [];
+  private failed: Error | undefined;
+
+  constructor(store: Store) {
+    this.store = store;
+  }
+
+  async start(): Promise<void> {
+    const res = await this.store.list("/registry/");
+    this.startRv = res.revision;
+    for (const kv of res.kvs) {
+      const c = this.resource(resourcePrefixOf(kv.key));
+      c.items.set(kv.key, decodeCached(kv.key, kv.value, kv.modRevision));
+    }
+    this.rv = res.revision;
+    this.storeWatch = this.store.watch(
+      "/registry/",
+      {
+        onEvents: (events) => this.onEvents(events),
+        onError: (err) => this.onError(err),
+      },
+      { fromRevision: res.revision + 1, prevKv: true },
+    );
+  }
+
+  private onEvents(events: WatchEvent[]): void {
+    for (const e of events) {
+      const c = this.resource(resourcePrefixOf(e.kv.key));
+      const prev = c.items.get(e.kv.key);
+      const rev = e.kv.modRevision;
+      if (e.type === "put") {
+        c.apply({ type: prev ? "MODIFIED" : "ADDED", object: decodeCached(e.kv.key, e.kv.value, rev), prev, rv: rev });
+      } else {
+        const last = prev ?? (e.prevKv ? decodeCached(e.kv.key, e.prevKv.value, e.prevKv.modRevision) : undefined);
+        if (last) {
+          // A deleted object is reported with the delete's revision as its resourceVersion, as upstream does.
+          const gone = decodeCached(e.kv.key, last.json, rev);
+          c.apply({ type: "DELETED", object: gone, prev: last, rv: rev });
+        }
+      }
+      if (rev > this.rv) this.rv = rev;
+    }
+    if (this.waiters.length > 0) {
+      const ready = this.waiters.filter((w) => w.rv <= this.rv);
+      this.waiters = this.waiters.filter((w) => w.rv > this.rv);
+      for (const w of ready) w.resolve();
+    }
+  }
+
+  private onError(err: StoreError): void {
+    this.failed = err;
+    for (const c of this.resources.values()) c.closeAll(err);
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+  }
+
+  /** The cache for a resource key prefix (created empty when nothing is stored yet). */
+  resource(prefix: string): ResourceCache {
+    let c = this.resources.get(prefix);
+    if (!c) {
+      c = new ResourceCache(prefix, this.startRv);
+      this.resources.set(prefix, c);
+    }
+    return c;
+  }
+
+  /** Resolves once every write up to `rv` is visible in the cache. */
+  waitFor(rv: number): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (rv <= this.rv) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ rv, resolve }));
+  }
+
+  /** Waits until the cache has caught up with the store's current revision (a consistent read). */
+  async sync(): Promise<void> {
+    await this.waitFor(await this.store.currentRevision());
+  }
+
+  watcherCount(): number {
+    let n = 0;
+    for (const c of this.resources.values()) n += c.watcherCount;
+    return n;
+  }
+
+  stop(): void {
+    this.storeWatch?.cancel();
+    for (const c of this.resources.values()) c.closeAll();
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+  }
+}
+
+export { StoreError };

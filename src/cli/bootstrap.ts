@@ -1,0 +1,42 @@
+/**
+ * What a new cluster has: the four system namespaces and the `kubernetes` Service and Endpoints
+ * in `default` pointing at the API server. Idempotent: runs at every start.
+ */
+import type { LocalClient } from "../controllers/client.js";
+
+export async function bootstrap(
+  client: LocalClient,
+  opts: { serviceIP: string; advertiseIP: string; port: number },
+): Promise<void> {
+  const ns = client.resource("", "v1", "namespaces");
+  for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
+    await client.ensure(ns, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name, labels: { "kubernetes.io/metadata.name": name } },
+    });
+  }
+  const svc = client.resource("", "v1", "services");
+  await client.ensure(svc, {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "kubernetes", namespace: "default", labels: { component: "apiserver", provider: "kubernetes" } },
+    spec: {
+      type: "ClusterIP",
+      clusterIP: opts.serviceIP,
+      ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: opts.port }],
+      sessionAffinity: "None",
+    },
+  });
+  const ep = client.resource("", "v1", "endpoints");
+  await client.ensure(ep, {
+    apiVersion: "v1",
+    kind: "Endpoints",
+    metadata: {
+      name: "kubernetes",
+      namespace: "default",
+      labels: { "endpointslice.kubernetes.io/skip-mirror": "true" },
+    },
+    subsets: [{ addresses: [{ ip: opts.advertiseIP }], ports: [{ name: "https", port: opts.port, protocol: "TCP" }] }],
+  });
+}

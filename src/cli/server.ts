@@ -1,0 +1,96 @@
+/**
+ * `k8ts server`: opens the store, makes the PKI and kubeconfig on first start, starts the API
+ * server and the built-in controllers, and prints how to point kubectl at it.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ApiServer, type User } from "../apiserver/server.js";
+import { LocalClient } from "../controllers/client.js";
+import { CrdController } from "../controllers/crd/index.js";
+import { NamespaceController } from "../controllers/namespace/index.js";
+import { ServiceAccountController } from "../controllers/serviceaccount/index.js";
+import { defaultSans, ensurePki, kubeconfig } from "../pki/index.js";
+import { openStore } from "../store/index.js";
+import type { Store } from "../store/types.js";
+import { log } from "../util/log.js";
+
+export interface ServerConfig {
+  /** Where the store, certificates and kubeconfig live. */
+  dataDir: string;
+  /** Listening port (0 = any free port). Default 6443. */
+  port: number;
+  /** Listening address. Default 127.0.0.1. */
+  bind: string;
+  /** "sqlite" (default), "etcd" or "memory". */
+  storeBackend: "sqlite" | "etcd" | "memory";
+  etcdEndpoints: string[];
+}
+
+export interface RunningServer {
+  api: ApiServer;
+  store: Store;
+  kubeconfigPath: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Reads `<data-dir>/tokens.csv` (token,user,uid,"group1,group2"), creating it with an admin token. */
+function loadTokens(dataDir: string): Map<string, User> {
+  const path = join(dataDir, "tokens.csv");
+  if (!existsSync(path)) {
+    writeFileSync(path, `${randomBytes(24).toString("hex")},admin,admin,"system:masters"\n`, { mode: 0o600 });
+  }
+  const tokens = new Map<string, User>();
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    const m = /^([^,]+),([^,]+),([^,]*)(?:,"?([^"]*)"?)?$/.exec(line.trim());
+    if (!m) continue;
+    const groups = (m[4] ?? "").split(",").filter((g) => g !== "");
+    tokens.set(m[1]!, { name: m[2]!, groups: [...groups, "system:authenticated"] });
+  }
+  return tokens;
+}
+
+export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
+  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  const serviceIP = "10.43.0.1";
+  const pki = await ensurePki(join(cfg.dataDir, "tls"), defaultSans(cfg.bind, serviceIP));
+  const store = await openStore({
+    backend: cfg.storeBackend,
+    dataDir: join(cfg.dataDir, "db"),
+    etcdEndpoints: cfg.etcdEndpoints,
+  });
+  const api = new ApiServer({
+    store,
+    tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert },
+    tokens: loadTokens(cfg.dataDir),
+    bind: cfg.bind,
+    port: cfg.port,
+  });
+  await api.start();
+  const host = cfg.bind === "0.0.0.0" || cfg.bind === "::" ? "127.0.0.1" : cfg.bind;
+  const url = `https://${host.includes(":") ? `[${host}]` : host}:${api.port}`;
+  const client = new LocalClient(api.catalog, api.registry);
+  const controllers = [
+    new CrdController(client),
+    new NamespaceController(client),
+    new ServiceAccountController(client),
+  ];
+  await import("./bootstrap.js").then((m) => m.bootstrap(client, { serviceIP, advertiseIP: host, port: api.port }));
+  for (const c of controllers) c.start();
+  const kubeconfigPath = join(cfg.dataDir, "kubeconfig.yaml");
+  writeFileSync(kubeconfigPath, kubeconfig(url, pki, { cert: pki.adminCert, key: pki.adminKey }), { mode: 0o600 });
+  api.markReady();
+  log.info("k8ts server ready", { url, store: store.backend, dataDir: cfg.dataDir });
+  return {
+    api,
+    store,
+    kubeconfigPath,
+    url,
+    stop: async () => {
+      for (const c of controllers) c.stop();
+      await api.stop();
+      await store.close();
+    },
+  };
+}

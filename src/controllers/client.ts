@@ -1,0 +1,89 @@
+/**
+ * The in-process client controllers use: the same registry path as HTTP requests (admission,
+ * validation, strategies), without the HTTP hop. Objects are in their storage version.
+ */
+
+import type { KObject } from "../api/types.js";
+import type { Catalog, ServedVersion } from "../apiserver/catalog.js";
+import { ApiError } from "../apiserver/errors.js";
+import type { DeleteOptions, Registry, WatchStream } from "../apiserver/rest.js";
+import type { CachedObject } from "../apiserver/watchcache.js";
+
+export class LocalClient {
+  readonly catalog: Catalog;
+  readonly registry: Registry;
+
+  constructor(catalog: Catalog, registry: Registry) {
+    this.catalog = catalog;
+    this.registry = registry;
+  }
+
+  resource(group: string, version: string, plural: string): ServedVersion {
+    const sv = this.catalog.lookup(group, version, plural);
+    if (!sv) throw new Error(`resource ${plural}.${group}/${version} is not served`);
+    return sv;
+  }
+
+  get(sv: ServedVersion, namespace: string | undefined, name: string): KObject | undefined {
+    return this.registry.cached(sv, namespace, name)?.obj;
+  }
+
+  async list(sv: ServedVersion, namespace?: string): Promise<CachedObject[]> {
+    return (await this.registry.list(sv, { namespace, resourceVersion: "0" })).items;
+  }
+
+  /** Creates; an AlreadyExists answer is not an error here. */
+  async ensure(sv: ServedVersion, obj: KObject): Promise<void> {
+    try {
+      await this.registry.create(sv, obj.metadata.namespace, obj, { dryRun: false });
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 409) return;
+      throw err;
+    }
+  }
+
+  async update(
+    sv: ServedVersion,
+    namespace: string | undefined,
+    name: string,
+    subresource: string,
+    mutate: (o: KObject) => KObject,
+  ): Promise<void> {
+    await this.registry.update(
+      sv,
+      namespace,
+      name,
+      subresource,
+      (cur) => {
+        if (!cur) throw new ApiError(404, "NotFound", `${sv.def.plural} "${name}" not found`);
+        const next = mutate(cur);
+        delete next.metadata.resourceVersion;
+        return next;
+      },
+      { dryRun: false, retry: true },
+    );
+  }
+
+  async delete(
+    sv: ServedVersion,
+    namespace: string | undefined,
+    name: string,
+    opts: Partial<DeleteOptions> = {},
+  ): Promise<void> {
+    try {
+      await this.registry.delete(sv, namespace, name, { dryRun: false, ...opts });
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 404) return;
+      throw err;
+    }
+  }
+
+  /** Calls `onChange(obj, deleted)` for every object now and on every change; returns a stop function. */
+  informer(sv: ServedVersion, onChange: (obj: KObject, deleted: boolean) => void): WatchStream {
+    return this.registry.watch(sv, {
+      resourceVersion: "",
+      onEvent: (ev) => onChange(ev.object.obj, ev.type === "DELETED"),
+      onClose: () => undefined,
+    });
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * A rate-limited work queue of keys: a key queued many times is processed once; a failing key is
+ * retried with exponential backoff (5 ms doubling to 1000 s, as client-go's default limiter);
+ * `reconcile` may ask to come back after a delay.
+ */
+import { log } from "../util/log.js";
+
+export type ReconcileResult = { requeueAfterMs?: number } | undefined;
+
+export class WorkQueue {
+  private readonly pending = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private running = false;
+  private stopped = false;
+  private readonly reconcile: (key: string) => Promise<ReconcileResult>;
+  private readonly name: string;
+
+  constructor(name: string, reconcile: (key: string) => Promise<ReconcileResult>) {
+    this.name = name;
+    this.reconcile = reconcile;
+  }
+
+  add(key: string): void {
+    if (this.stopped) return;
+    this.pending.add(key);
+    if (!this.running) void this.drain();
+  }
+
+  addAfter(key: string, ms: number): void {
+    if (this.stopped || this.timers.has(key)) return;
+    const t = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, ms);
+    t.unref();
+    this.timers.set(key, t);
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.stopped && this.pending.size > 0) {
+        const key = this.pending.values().next().value as string;
+        this.pending.delete(key);
+        try {
+          const res = await this.reconcile(key);
+          this.failures.delete(key);
+          if (res?.requeueAfterMs !== undefined) this.addAfter(key, res.requeueAfterMs);
+        } catch (err) {
+          const n = (this.failures.get(key) ?? 0) + 1;
+          this.failures.set(key, n);
+          const delay = Math.min(5 * 2 ** (n - 1), 1_000_000);
+          log.warn("reconcile failed", { controller: this.name, key, attempt: n, error: String(err) });
+          this.addAfter(key, delay);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * The cluster's PKI: a CA, the API server's serving certificate and the admin client certificate,
+ * made on first start (ECDSA P-256) and kept in <data-dir>/tls. Files holding keys are 0600.
+ */
+import { webcrypto } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import * as x509 from "@peculiar/x509";
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+
+const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+
+export interface Pki {
+  caCert: string;
+  serverCert: string;
+  serverKey: string;
+  adminCert: string;
+  adminKey: string;
+  /** Loads the CA key on demand to sign more client certificates (nodes, users). */
+  signClient(cn: string, groups: string[]): Promise<{ cert: string; key: string }>;
+}
+
+async function exportKey(key: CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey("pkcs8", key);
+  return x509.PemConverter.encode(der, "PRIVATE KEY");
+}
+
+async function importKey(pem: string): Promise<CryptoKey> {
+  const der = x509.PemConverter.decode(pem)[0]!;
+  return webcrypto.subtle.importKey("pkcs8", der, ALG, true, ["sign"]) as Promise<CryptoKey>;
+}
+
+function serial(): string {
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+    .toString("hex")
+    .replace(/^[89a-f]/, "1");
+}
+
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+
+async function makeCert(opts: {
+  subject: string;
+  issuer: string;
+  signingKey: CryptoKey;
+  publicKey: CryptoKey;
+  years: number;
+  extensions: x509.Extension[];
+}): Promise<string> {
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: opts.subject,
+    issuer: opts.issuer,
+    notBefore: new Date(Date.now() - 3600_000),
+    notAfter: new Date(Date.now() + opts.years * YEAR_MS),
+    signingAlgorithm: ALG,
+    publicKey: opts.publicKey,
+    signingKey: opts.signingKey,
+    extensions: opts.extensions,
+  });
+  return cert.toString("pem");
+}
+
+function writeSecret(path: string, text: string): void {
+  writeFileSync(path, text, { mode: 0o600 });
+}
+
+/** Loads the PKI from dir, creating what is missing. `sans` are extra server names/IPs. */
+export async function ensurePki(dir: string, sans: string[]): Promise<Pki> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const p = (n: string) => join(dir, n);
+  const CA_SUBJECT = "CN=k8ts-ca";
+  if (!existsSync(p("ca.crt")) || !existsSync(p("ca.key"))) {
+    const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
+    const pem = await makeCert({
+      subject: CA_SUBJECT,
+      issuer: CA_SUBJECT,
+      signingKey: keys.privateKey,
+      publicKey: keys.publicKey,
+      years: 10,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.KeyUsagesExtension(
+          x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+          true,
+        ),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ],
+    });
+    writeSecret(p("ca.key"), await exportKey(keys.privateKey));
+    writeFileSync(p("ca.crt"), pem);
+  }
+  const caCert = readFileSync(p("ca.crt"), "utf8");
+  let caKey: CryptoKey | undefined;
+  const ca = async () => {
+    caKey ??= await importKey(readFileSync(p("ca.key"), "utf8"));
+    return caKey;
+  };
+  const issue = async (cn: string, groups: string[], server: boolean): Promise<{ cert: string; key: string }> => {
+    const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
+    const subject = [`CN=${cn}`, ...groups.map((g) => `O=${g}`)].join(", ");
+    const extensions: x509.Extension[] = [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([
+        server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth,
+      ]),
+    ];
+    if (server) {
+      const names = [...new Set(sans)].map((s) =>
+        /^[\d.]+$/.test(s) || s.includes(":") ? { type: "ip" as const, value: s } : { type: "dns" as const, value: s },
+      );
+      extensions.push(new x509.SubjectAlternativeNameExtension(names));
+    }
+    const cert = await makeCert({
+      subject,
+      issuer: CA_SUBJECT,
+      signingKey: await ca(),
+      publicKey: keys.publicKey,
+      years: 1,
+      extensions,
+    });
+    return { cert, key: await exportKey(keys.privateKey) };
+  };
+  const wantedSans = [...new Set(sans)].sort().join(",");
+  if (!existsSync(p("server.crt")) || !existsSync(p("server.key")) || readIf(p("server.sans")) !== wantedSans) {
+    const s = await issue("kube-apiserver", [], true);
+    writeFileSync(p("server.crt"), s.cert);
+    writeSecret(p("server.key"), s.key);
+    writeFileSync(p("server.sans"), wantedSans);
+  }
+  if (!existsSync(p("admin.crt")) || !existsSync(p("admin.key"))) {
+    const a = await issue("system:admin", ["system:masters"], false);
+    writeFileSync(p("admin.crt"), a.cert);
+    writeSecret(p("admin.key"), a.key);
+  }
+  return {
+    caCert,
+    serverCert: readFileSync(p("server.crt"), "utf8"),
+    serverKey: readFileSync(p("server.key"), "utf8"),
+    adminCert: readFileSync(p("admin.crt"), "utf8"),
+    adminKey: readFileSync(p("admin.key"), "utf8"),
+    signClient: (cn, groups) => issue(cn, groups, false),
+  };
+}
+
+function readIf(path: string): string | undefined {
+  return existsSync(path) ? readFileSync(path, "utf8") : undefined;
+}
+
+/** The default SANs of the serving certificate. */
+export function defaultSans(bind: string, serviceIP: string): string[] {
+  return [
+    "localhost",
+    "127.0.0.1",
+    "::1",
+    hostname(),
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+    serviceIP,
+    ...(bind === "0.0.0.0" || bind === "::" ? [] : [bind]),
+  ];
+}
+
+/** A kubeconfig (YAML) for a user with a client certificate. */
+export function kubeconfig(
+  server: string,
+  pki: { caCert: string },
+  user: { cert: string; key: string },
+  name = "default",
+): string {
+  const b64 = (s: string) => Buffer.from(s).toString("base64");
+  return `apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: ${b64(pki.caCert)}
+    server: ${server}
+  name: ${name}
+contexts:
+- context:
+    cluster: ${name}
+    user: ${name}
+  name: ${name}
+current-context: ${name}
+preferences: {}
+users:
+- name: ${name}
+  user:
+    client-certificate-data: ${b64(user.cert)}
+    client-key-data: ${b64(user.key)}
+`;
+}

@@ -1,0 +1,85 @@
+/**
+ * Black-box test harness: a k8ts server on a random port with a temporary data dir, and the real
+ * kubectl pointed at it through the kubeconfig the server wrote.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type RunningServer, startServer } from "../../src/cli/server.js";
+
+export interface TestCluster {
+  server: RunningServer;
+  dataDir: string;
+  kubeconfig: string;
+  /** Runs kubectl; resolves with its exit code and output (never rejects on a non-zero exit). */
+  kubectl(args: string[], opts?: { stdin?: string; timeoutMs?: number }): Promise<KubectlResult>;
+  stop(): Promise<void>;
+}
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The kubectl binary to use: $KUBECTL, or the one on PATH. */
+export function kubectlBinary(): string | undefined {
+  const fromEnv = process.env["KUBECTL"];
+  if (fromEnv) return fromEnv;
+  const r = spawnSync("sh", ["-c", "command -v kubectl"], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+export async function startCluster(
+  opts: { store?: "sqlite" | "memory" | "etcd"; etcdEndpoints?: string[] } = {},
+): Promise<TestCluster> {
+  process.env["K8TS_LOG"] ??= "error";
+  const dataDir = mkdtempSync(join(tmpdir(), "k8ts-e2e-"));
+  const server = await startServer({
+    dataDir,
+    port: 0,
+    bind: "127.0.0.1",
+    storeBackend: opts.store ?? "sqlite",
+    etcdEndpoints: opts.etcdEndpoints ?? [],
+  });
+  const bin = kubectlBinary() ?? "kubectl";
+  const kubeconfig = server.kubeconfigPath;
+  return {
+    server,
+    dataDir,
+    kubeconfig,
+    kubectl(args, o = {}) {
+      return new Promise((resolve) => {
+        const child = spawn(bin, args, {
+          env: { ...process.env, KUBECONFIG: kubeconfig, HOME: dataDir },
+          stdio: ["pipe", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => {
+          stdout += d.toString();
+        });
+        child.stderr.on("data", (d: Buffer) => {
+          stderr += d.toString();
+        });
+        const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 30_000);
+        child.on("close", (code) => {
+          clearTimeout(timer);
+          resolve({ code: code ?? -1, stdout, stderr });
+        });
+        child.stdin.end(o.stdin ?? "");
+      });
+    },
+    async stop() {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Splits `kubectl get` output into header cells (columns separated by 2+ spaces, as kubectl aligns them). */
+export function headerOf(output: string): string[] {
+  const first = output.split("\n")[0] ?? "";
+  return first.trim().split(/\s{2,}/);
+}
