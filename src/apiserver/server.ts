@@ -4,7 +4,7 @@
  */
 import { createSecureServer, type Http2SecureServer } from "node:http2";
 import type { TLSSocket } from "node:tls";
-import { buildOpenAPI, type OpenAPIDocs, type ServedResource } from "../api/openapi/index.js";
+import { buildOpenAPI, type CustomResourceInput, type OpenAPIDocs, type ServedResource } from "../api/openapi/index.js";
 import { encodeOpenAPIv2 } from "../api/protobuf/index.js";
 import type { Store } from "../store/types.js";
 import { log } from "../util/log.js";
@@ -239,7 +239,7 @@ export class ApiServer {
         const docs = this.openapiDocs();
         if (accept.some((m) => m.type.startsWith("application/com.github.proto-openapi.spec.v2"))) {
           this.openapi!.v2pb ??= Buffer.from(encodeOpenAPIv2(JSON.parse(docs.v2Json().toString("utf8"))));
-          res.writeHead(200, { "content-type": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf" });
+          res.writeHead(200, { "content-type": "application/com.github.proto-openapi.spec.v2.v1.0+protobuf" });
           res.end(this.openapi!.v2pb);
           return;
         }
@@ -297,6 +297,7 @@ export class ApiServer {
           plural: sv.def.plural,
           namespaced: sv.def.namespaced,
           schema: sv.crd.schema,
+          subresources: [...(sv.def.status ? ["status"] : []), ...(sv.def.scale ? ["scale"] : [])],
         });
         continue;
       }
