@@ -281,3 +281,38 @@ describe("managedFields for non-apply writes", () => {
     assert.equal(out.metadata.managedFields, undefined);
   });
 });
+
+describe("server-side apply of other kinds", () => {
+  const serviceSchema = schemaForKind({ group: "", version: "v1", kind: "Service" });
+  const svc = (ports: unknown[], finalizers?: string[]): KObject => ({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: finalizers ? { name: "nginx", finalizers } : { name: "nginx" },
+    spec: { selector: { app: "nginx" }, ports },
+  });
+  const opts = (manager: string) => ({ schema: serviceSchema, apiVersion: "v1", now: base.now, manager, force: false });
+
+  it("service ports are keyed by port and protocol, TCP when the protocol is left out", () => {
+    const out = serverSideApply(undefined, svc([{ port: 80, targetPort: 8080 }], ["a"]), opts("kubectl")).object;
+    const fields = out.metadata.managedFields?.[0]?.fieldsV1;
+    assert.deepEqual(at(fields, "f:spec", "f:ports"), {
+      'k:{"port":80,"protocol":"TCP"}': { ".": {}, "f:port": {}, "f:targetPort": {} },
+    });
+    assert.deepEqual(at(fields, "f:metadata", "f:finalizers"), { 'v:"a"': {} });
+  });
+
+  it("a repeated identical apply keeps the entry's time", () => {
+    const first = serverSideApply(undefined, svc([{ port: 80 }]), opts("kubectl")).object;
+    const again = serverSideApply(first, svc([{ port: 80 }]), {
+      ...opts("kubectl"),
+      now: "2030-01-01T00:00:00Z",
+    }).object;
+    assert.equal(again.metadata.managedFields?.[0]?.time, base.now);
+    const changed = serverSideApply(first, svc([{ port: 81 }]), {
+      ...opts("kubectl"),
+      now: "2030-01-01T00:00:00Z",
+    }).object;
+    assert.equal(changed.metadata.managedFields?.[0]?.time, "2030-01-01T00:00:00Z");
+    assert.deepEqual(at(changed, "spec", "ports"), [{ port: 81 }], "the port no longer applied is removed");
+  });
+});

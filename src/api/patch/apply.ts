@@ -17,6 +17,7 @@ import {
   strippedFields,
   withoutManagedFields,
 } from "./managed.js";
+import { deepEqual } from "./values.js";
 
 export const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -85,6 +86,7 @@ export function serverSideApply(live: KObject | undefined, applied: KObject, opt
     const id = managerIdentity(selfId);
     let self = ms.find((m) => managerIdentity(m) === id);
     const lastSet = self?.set;
+    const lastTime = self?.time;
     if (!self) {
       self = { ...selfId, set: configSet };
       ms.push(self);
@@ -100,6 +102,9 @@ export function serverSideApply(live: KObject | undefined, applied: KObject, opt
       for (const m of ms) if (m !== self) toRemove = toRemove.difference(m.set);
       removeItems(merged, toRemove, opts.schema);
     }
+
+    // An apply that changes nothing is not a write: its entry keeps the time of the last change.
+    if (lastSet && lastTime !== undefined && deepEqual(merged, liveV)) self.time = lastTime;
 
     const reset = resetFieldSet(opts);
     const cmp = compare(liveV, merged, opts.schema);

@@ -412,6 +412,11 @@ export function mergeValues(live: unknown, config: unknown, schema: SchemaNode |
     if (!isRecord(live)) return structuredClone(config);
     const out: Record<string, unknown> = structuredClone(live);
     for (const [k, v] of Object.entries(config)) {
+      // An explicit null in the configuration leaves the field unset (a typed object has no null).
+      if (v === null) {
+        delete out[k];
+        continue;
+      }
       const cs = childSchema(schema, k);
       out[k] = k in out ? mergeValues(out[k], v, cs) : structuredClone(v);
     }
