@@ -316,3 +316,18 @@ describe("server-side apply of other kinds", () => {
     assert.deepEqual(at(changed, "spec", "ports"), [{ port: 81 }], "the port no longer applied is removed");
   });
 });
+
+describe("server-side apply with unknownFields: drop", () => {
+  it("drops undeclared fields, even inside list items, and applies the rest", () => {
+    const cfg = config({ containers: [{ name: "nginx", image: "nginx", imagePullPolicyy: "Always" }] });
+    (cfg["spec"] as Record<string, unknown>)["foo"] = 1;
+    const out = serverSideApply(undefined, cfg, {
+      ...base,
+      manager: "kubectl",
+      force: false,
+      unknownFields: "drop",
+    }).object;
+    assert.equal(at(out, "spec", "foo"), undefined);
+    assert.deepEqual(at(out, "spec", "template", "spec", "containers"), [{ name: "nginx", image: "nginx" }]);
+  });
+});

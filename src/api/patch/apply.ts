@@ -4,7 +4,7 @@
  */
 import { isRecord, type KObject, parseApiVersion } from "../types.js";
 import { type ApplyConflict, ApplyConflictError, PatchError } from "./errors.js";
-import { compare, type FieldSet, mergeValues, pathString, removeItems, toFieldSet } from "./fieldset.js";
+import { compare, FieldSet, mergeValues, pathString, removeItems, toFieldSet } from "./fieldset.js";
 import {
   decodeManagedFields,
   encodeManagedFields,
@@ -54,7 +54,7 @@ export function serverSideApply(live: KObject | undefined, applied: KObject, opt
   if (dupes.length > 0)
     throw new PatchError(`failed to create typed patch object (${gvkText}): ${dupes.join(", ")}`, 400);
   if (unknown.length > 0) {
-    if (opts.unknownFields === "drop") dropPaths(config, unknown);
+    if (opts.unknownFields === "drop") dropPaths(config, unknown, opts.schema);
     else {
       const first = unknown[0] ?? [];
       throw new PatchError(
@@ -158,17 +158,10 @@ function validateAppliedObject(applied: KObject, opts: ApplyOptions): void {
   }
 }
 
-function dropPaths(obj: Record<string, unknown>, paths: string[][]): void {
-  for (const p of paths) {
-    let cur: unknown = obj;
-    for (let i = 0; i < p.length - 1 && cur !== undefined; i++) {
-      const pe = p[i] ?? "";
-      if (pe.startsWith("f:") && isRecord(cur)) cur = cur[pe.slice(2)];
-      else if (Array.isArray(cur)) cur = undefined; // unknown fields inside list items are left for the walk below
-    }
-    const last = p[p.length - 1] ?? "";
-    if (isRecord(cur)) delete cur[last.slice(2)];
-  }
+function dropPaths(obj: Record<string, unknown>, paths: string[][], schema: ApplyOptions["schema"]): void {
+  const set = new FieldSet();
+  for (const p of paths) set.insert(p);
+  removeItems(obj, set, schema);
 }
 
 function conflictError(conflicts: { manager: ManagerEntry; set: FieldSet }[]): ApplyConflictError {
