@@ -162,3 +162,10 @@ const PRINTERS: Record<string, Record<string, Printer>> = {
 export function printerFor(group: string, resource: string): Printer {
   return PRINTERS[group]?.[resource] ?? defaultTablePrinter;
 }
+
+/** Every (group, resource) with a printer of its own, for wiring and tests. */
+export function printedResources(): Array<{ group: string; resource: string }> {
+  return Object.entries(PRINTERS).flatMap(([group, byResource]) =>
+    Object.keys(byResource).map((resource) => ({ group, resource })),
+  );
+}
