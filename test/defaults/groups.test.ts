@@ -184,3 +184,24 @@ spec: {group: metrics.k8s.io, version: v1beta1, service: {name: metrics-server, 
     assert.equal(at(svc, "spec.service.port"), 443);
   });
 });
+
+describe("ValidatingAdmissionPolicyBinding defaults", () => {
+  it("a binding's paramRef gets parameterNotFoundAction Deny and matchResources defaults", () => {
+    const b = defaulted(`
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: b}
+spec:
+  policyName: p
+  validationActions: [Deny]
+  paramRef: {name: limits}
+  matchResources: {}
+`);
+    assert.deepEqual(at(b, "spec.paramRef"), { name: "limits", parameterNotFoundAction: "Deny" });
+    assert.deepEqual(at(b, "spec.matchResources"), {
+      matchPolicy: "Equivalent",
+      namespaceSelector: {},
+      objectSelector: {},
+    });
+  });
+});

@@ -142,6 +142,8 @@ spec:
     assert.deepEqual(
       at(ss, "spec.volumeClaimTemplates.0"),
       y(`
+apiVersion: v1
+kind: PersistentVolumeClaim
 metadata: {name: data}
 spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}, volumeMode: Filesystem}
 status: {phase: Pending}

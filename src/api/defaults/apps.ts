@@ -63,7 +63,13 @@ export function defaultStatefulSet(ss: Obj): void {
   defaultPtr(spec, "replicas", 1);
   defaultPtr(spec, "revisionHistoryLimit", 10);
   defaultPodTemplate(child(spec, "template"));
-  for (const claim of items(spec, "volumeClaimTemplates")) defaultPersistentVolumeClaim(claim);
+  for (const claim of items(spec, "volumeClaimTemplates")) {
+    // Not a SetDefaults_ function: upstream's apps/v1 conversion writes the claim templates' TypeMeta,
+    // so every StatefulSet read back shows them (tools like Argo CD diff against it).
+    claim["apiVersion"] = "v1";
+    claim["kind"] = "PersistentVolumeClaim";
+    defaultPersistentVolumeClaim(claim);
+  }
 }
 
 export function defaultReplicaSet(rs: Obj): void {

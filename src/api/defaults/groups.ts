@@ -95,7 +95,11 @@ export function defaultValidatingAdmissionPolicy(vap: Obj): void {
 }
 
 export function defaultValidatingAdmissionPolicyBinding(binding: Obj): void {
-  defaultMatchResources(child(child(binding, "spec") ?? {}, "matchResources"));
+  const spec = child(binding, "spec");
+  if (!spec) return;
+  defaultMatchResources(child(spec, "matchResources"));
+  const paramRef = child(spec, "paramRef");
+  if (paramRef) defaultPtr(paramRef, "parameterNotFoundAction", "Deny");
 }
 
 // ---- flowcontrol.apiserver.k8s.io/v1 ----
