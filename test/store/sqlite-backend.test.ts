@@ -81,6 +81,32 @@ describe("sqlite backend", () => {
     await s.close();
   });
 
+  it("a watcher sees writes made through another connection to the same file (polling)", async () => {
+    const path = join(dir, "shared", "state.db");
+    const a = new SqliteStore({ path, pollIntervalMs: 20, compaction: false });
+    const b = new SqliteStore({ path, pollIntervalMs: 0, compaction: false });
+    const events: WatchEvent[] = [];
+    const w = a.watch("/shared/", {
+      onEvents: (batch) => events.push(...batch),
+      onError: (e) => assert.fail(e.message),
+    });
+    const r1 = await b.create("/shared/x", "1");
+    const r2 = await b.update("/shared/x", "2", r1);
+    await waitFor("the poller to deliver the other connection's writes", async () => events.length >= 2);
+    w.cancel();
+    assert.deepEqual(
+      events.map((e) => [e.type, e.kv.modRevision, e.prevKv?.value]),
+      [
+        ["put", r1, undefined],
+        ["put", r2, "1"],
+      ],
+    );
+    // And a's reads see them at once.
+    assert.equal((await a.get("/shared/x")).kv?.value, "2");
+    await a.close();
+    await b.close();
+  });
+
   it("survives kill -9 mid-load: every acknowledged write is there and the log has no holes", async () => {
     const path = join(dir, "crash", "state.db");
     const child = spawn(process.execPath, [fileURLToPath(new URL("./sqlite-crash-child.js", import.meta.url)), path], {

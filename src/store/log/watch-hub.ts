@@ -98,8 +98,13 @@ export class WatchHub {
     for (;;) {
       const head = this.log.head();
       if (head <= this.position) return;
+      if (this.live.size === 0) {
+        // Nobody to deliver to: skip reading (replaying watchers read history themselves).
+        this.position = head;
+        return;
+      }
       const events = this.log.readEvents(this.position, head, this.batchSize);
-      if (events.length > 0 && this.live.size > 0) this.deliverLive(events);
+      if (events.length > 0) this.deliverLive(events);
       const last = events[events.length - 1];
       if (events.length < this.batchSize || last === undefined) {
         // Everything up to head was read (rows missing in between were compacted away).

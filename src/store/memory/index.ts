@@ -27,8 +27,10 @@ export class MemoryStore implements Store, EventLog {
   private compacted = 0;
   /** Every key with at least one row, with its rows in revision order. */
   private readonly versions = new Map<string, LogRow[]>();
-  /** The keys of `versions`, sorted (UTF-16 code unit order). */
-  private sortedKeys: string[] = [];
+  /** The keys of `versions`, sorted (UTF-16 code unit order), once `unsorted` is merged in. */
+  private sorted: string[] = [];
+  /** Keys added since the last sort (merged lazily by the next list or count). */
+  private unsorted: string[] = [];
   private readonly hub: WatchHub;
   private closed = false;
 
@@ -199,7 +201,9 @@ export class MemoryStore implements Store, EventLog {
         this.versions.set(key, kept);
       }
     }
-    if (removed.size > 0) this.sortedKeys = this.sortedKeys.filter((k) => !removed.has(k));
+    if (removed.size > 0) {
+      this.sorted = this.sortedKeys.filter((k) => !removed.has(k));
+    }
     if (keepLogFrom > this.base) {
       this.log = this.log.slice(keepLogFrom - this.base);
       this.base = keepLogFrom;
@@ -230,6 +234,25 @@ export class MemoryStore implements Store, EventLog {
       });
     }
     return requested;
+  }
+
+  /** All keys with rows, sorted; merges keys added since the last call. */
+  private get sortedKeys(): string[] {
+    if (this.unsorted.length > 0) {
+      const added = this.unsorted.sort();
+      this.unsorted = [];
+      const merged: string[] = new Array(this.sorted.length + added.length);
+      let i = 0;
+      let j = 0;
+      let k = 0;
+      while (i < this.sorted.length && j < added.length) {
+        merged[k++] = this.sorted[i]! < added[j]! ? this.sorted[i++]! : added[j++]!;
+      }
+      while (i < this.sorted.length) merged[k++] = this.sorted[i++]!;
+      while (j < added.length) merged[k++] = added[j++]!;
+      this.sorted = merged;
+    }
+    return this.sorted;
   }
 
   private latest(key: string): LogRow | undefined {
@@ -266,7 +289,7 @@ export class MemoryStore implements Store, EventLog {
     const rows = this.versions.get(row.key);
     if (rows === undefined) {
       this.versions.set(row.key, [row]);
-      this.sortedKeys.splice(lowerBound(this.sortedKeys, row.key), 0, row.key);
+      this.unsorted.push(row.key);
     } else {
       rows.push(row);
     }
