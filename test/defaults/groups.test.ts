@@ -205,3 +205,35 @@ spec:
     });
   });
 });
+
+describe("dynamic resource allocation (resource.k8s.io/v1) defaults", () => {
+  it("exact device requests and sub-requests get ExactCount 1; tolerations get operator Equal", () => {
+    const claim = defaulted(`
+apiVersion: resource.k8s.io/v1
+kind: ResourceClaim
+metadata: {name: gpu}
+spec:
+  devices:
+    requests:
+    - name: one
+      exactly: {deviceClassName: gpu, tolerations: [{key: k, effect: NoSchedule}]}
+    - name: all
+      exactly: {deviceClassName: gpu, allocationMode: All}
+    - name: either
+      firstAvailable: [{name: big, deviceClassName: big-gpu, count: 2}, {name: small, deviceClassName: gpu}]
+`);
+    assert.deepEqual(
+      at(claim, "spec.devices.requests"),
+      y(`
+- name: one
+  exactly: {deviceClassName: gpu, allocationMode: ExactCount, count: 1, tolerations: [{key: k, effect: NoSchedule, operator: Equal}]}
+- name: all
+  exactly: {deviceClassName: gpu, allocationMode: All}
+- name: either
+  firstAvailable:
+  - {name: big, deviceClassName: big-gpu, count: 2, allocationMode: ExactCount}
+  - {name: small, deviceClassName: gpu, allocationMode: ExactCount, count: 1}
+`),
+    );
+  });
+});

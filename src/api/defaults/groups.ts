@@ -159,3 +159,30 @@ export function defaultAPIService(svc: Obj): void {
   const service = child(child(svc, "spec") ?? {}, "service");
   if (service) defaultPtr(service, "port", 443);
 }
+
+// ---- resource.k8s.io/v1 (dynamic resource allocation) ----
+
+/** An exact device request or a sub-request: ExactCount of 1, tolerations with operator Equal. */
+function defaultDeviceRequest(req: Obj): void {
+  defaultString(req, "allocationMode", "ExactCount");
+  if (req["allocationMode"] === "ExactCount") defaultInt(req, "count", 1);
+  for (const toleration of items(req, "tolerations")) defaultString(toleration, "operator", "Equal");
+}
+
+function defaultDeviceClaim(claimSpec: Obj | undefined): void {
+  const devices = claimSpec ? child(claimSpec, "devices") : undefined;
+  if (!devices) return;
+  for (const request of items(devices, "requests")) {
+    const exactly = child(request, "exactly");
+    if (exactly) defaultDeviceRequest(exactly);
+    for (const sub of items(request, "firstAvailable")) defaultDeviceRequest(sub);
+  }
+}
+
+export function defaultResourceClaim(claim: Obj): void {
+  defaultDeviceClaim(child(claim, "spec"));
+}
+
+export function defaultResourceClaimTemplate(template: Obj): void {
+  defaultDeviceClaim(child(child(template, "spec") ?? {}, "spec"));
+}

@@ -30,6 +30,8 @@ import {
   defaultNetworkPolicy,
   defaultPriorityClass,
   defaultPriorityLevelConfiguration,
+  defaultResourceClaim,
+  defaultResourceClaimTemplate,
   defaultRoleBinding,
   defaultValidatingAdmissionPolicy,
   defaultValidatingAdmissionPolicyBinding,
@@ -87,6 +89,8 @@ const defaulters: ReadonlyMap<string, Defaulter> = new Map<string, Defaulter>([
   ["flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration", defaultPriorityLevelConfiguration],
   ["apiextensions.k8s.io/CustomResourceDefinition", defaultCustomResourceDefinition],
   ["apiregistration.k8s.io/APIService", defaultAPIService],
+  ["resource.k8s.io/ResourceClaim", defaultResourceClaim],
+  ["resource.k8s.io/ResourceClaimTemplate", defaultResourceClaimTemplate],
 ]);
 
 /** True when upstream defines defaults for this kind (callers may skip the call otherwise). */
