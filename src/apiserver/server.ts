@@ -5,6 +5,7 @@
 import { createSecureServer, type Http2SecureServer } from "node:http2";
 import type { TLSSocket } from "node:tls";
 import { buildOpenAPI, type CustomResourceInput, type OpenAPIDocs, type ServedResource } from "../api/openapi/index.js";
+import { PatchError } from "../api/patch/index.js";
 import { encodeOpenAPIv2 } from "../api/protobuf/index.js";
 import type { Store } from "../store/types.js";
 import { log } from "../util/log.js";
@@ -168,7 +169,10 @@ export class ApiServer {
       }
     } catch (err) {
       if (err instanceof ApiError) sendError(res, err);
-      else {
+      else if (err instanceof PatchError) {
+        if (!res.headersSent) sendJSON(res, err.code, err.status());
+        else res.end();
+      } else {
         log.error("request failed", { method: req.method, path, error: String((err as Error)?.stack ?? err) });
         sendError(res, internal(String((err as Error)?.message ?? err)));
       }
@@ -280,14 +284,7 @@ export class ApiServer {
   private openapiDocs(): OpenAPIDocs {
     if (this.openapi && this.openapi.generation === this.catalog.generation) return this.openapi.docs;
     const resources: ServedResource[] = [];
-    const crds: Array<{
-      group: string;
-      version: string;
-      kind: string;
-      plural: string;
-      namespaced: boolean;
-      schema: unknown;
-    }> = [];
+    const crds: CustomResourceInput[] = [];
     for (const sv of this.catalog.all()) {
       if (sv.crd) {
         crds.push({

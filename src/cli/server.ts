@@ -55,6 +55,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   const serviceIP = "10.43.0.1";
   const pki = await ensurePki(join(cfg.dataDir, "tls"), defaultSans(cfg.bind, serviceIP));
+  mkdirSync(join(cfg.dataDir, "db"), { recursive: true, mode: 0o700 });
   const store = await openStore({
     backend: cfg.storeBackend,
     dataDir: join(cfg.dataDir, "db"),

@@ -1,3 +1,4 @@
+import "reflect-metadata";
 /**
  * The cluster's PKI: a CA, the API server's serving certificate and the admin client certificate,
  * made on first start (ECDSA P-256) and kept in <data-dir>/tls. Files holding keys are 0600.
