@@ -15,6 +15,8 @@ export function etcdSkipReason(bin = ETCD_BIN): string | undefined {
 export interface EtcdProcess {
   /** The client URL, e.g. http://127.0.0.1:41234. */
   endpoint: string;
+  clientPort: number;
+  peerPort: number;
   dataDir: string;
   pid: number | undefined;
   /** Kills etcd (SIGKILL with `{ kill: true }`, else SIGTERM), waits for it to exit, removes its data dir. */
@@ -27,6 +29,9 @@ export interface StartEtcdOptions {
   name?: string;
   /** Reuse a data dir (e.g. to restart a member); default a fresh temporary one. */
   dataDir?: string;
+  /** Fixed ports (e.g. to restart a member where clients expect it); default random free ones. */
+  clientPort?: number;
+  peerPort?: number;
   /** How long to wait for /health. Default 20 s. */
   readyTimeoutMs?: number;
 }
@@ -49,8 +54,8 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdProces
   const bin = opts.bin ?? ETCD_BIN;
   const name = opts.name ?? "k8ts-test";
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "k8ts-etcd-"));
-  const clientPort = await freePort();
-  const peerPort = await freePort();
+  const clientPort = opts.clientPort ?? (await freePort());
+  const peerPort = opts.peerPort ?? (await freePort());
   const endpoint = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   let log = "";
@@ -108,5 +113,5 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdProces
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { endpoint, dataDir, pid: child.pid, stop };
+  return { endpoint, clientPort, peerPort, dataDir, pid: child.pid, stop };
 }
