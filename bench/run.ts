@@ -1,0 +1,265 @@
+/**
+ * `npm run bench`: cold start to /readyz, idle RSS, and API create/get/list/watch figures on
+ * SQLite and etcd, each beside the raw store's own rate measured in the same run.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { Agent, request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import YAML from "yaml";
+import { startServer } from "../src/cli/server.js";
+import { etcdSkipReason, startEtcd } from "../test/store/etcd-process.js";
+import { benchStore } from "./store.js";
+
+interface Client {
+  call(method: string, path: string, body?: unknown): Promise<{ code: number; body: string }>;
+  agent: Agent;
+  base: URL;
+}
+
+function clientFor(kubeconfigPath: string): Client {
+  const kc = YAML.parse(readFileSync(kubeconfigPath, "utf8")) as {
+    clusters: Array<{ cluster: { server: string; "certificate-authority-data": string } }>;
+    users: Array<{ user: { "client-certificate-data": string; "client-key-data": string } }>;
+  };
+  const cluster = kc.clusters[0]!.cluster;
+  const user = kc.users[0]!.user;
+  const b64 = (s: string) => Buffer.from(s, "base64").toString("utf8");
+  const agent = new Agent({
+    keepAlive: true,
+    maxSockets: 64,
+    ca: b64(cluster["certificate-authority-data"]),
+    cert: b64(user["client-certificate-data"]),
+    key: b64(user["client-key-data"]),
+  });
+  const base = new URL(cluster.server);
+  return {
+    agent,
+    base,
+    call(method, path, body) {
+      return new Promise((resolve, reject) => {
+        const data = body === undefined ? undefined : JSON.stringify(body);
+        const req = request(
+          {
+            agent,
+            host: base.hostname,
+            port: base.port,
+            method,
+            path,
+            headers: data ? { "content-type": "application/json", "content-length": Buffer.byteLength(data) } : {},
+          },
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (d: string) => {
+              text += d;
+            });
+            res.on("end", () => resolve({ code: res.statusCode ?? 0, body: text }));
+          },
+        );
+        req.on("error", reject);
+        req.end(data);
+      });
+    },
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Runs `op` with `concurrency` in flight for `ms`; returns ops/s and latency percentiles (ms). */
+async function load(concurrency: number, ms: number, op: (i: number) => Promise<void>) {
+  const lat: number[] = [];
+  let i = 0;
+  const end = Date.now() + ms;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end) {
+        const t = process.hrtime.bigint();
+        await op(i++);
+        lat.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  lat.sort((a, b) => a - b);
+  return { perSec: Math.round(lat.length / seconds), p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+async function coldStart(): Promise<{ readyMs: number; idleRssMb: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "k8ts-bench-cold-"));
+  // first start makes the certificates; measure the second, an ordinary restart
+  for (let round = 0; round < 2; round++) {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, ["bin/k8ts.js", "server", "--data-dir", dir, "--port", "0"], {
+      stdio: ["ignore", "pipe", "ignore"],
+      env: { ...process.env, K8TS_LOG: "error" },
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /serving at (https:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.on("exit", () => reject(new Error("server exited")));
+    });
+    const c = clientFor(join(dir, "kubeconfig.yaml"));
+    void url;
+    for (;;) {
+      const r = await c.call("GET", "/readyz").catch(() => ({ code: 0, body: "" }));
+      if (r.code === 200) break;
+      await new Promise((r2) => setTimeout(r2, 5));
+    }
+    const readyMs = Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 1500));
+    const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0");
+    c.agent.destroy();
+    child.kill("SIGTERM");
+    await new Promise((r) => child.on("exit", r));
+    if (round === 1) {
+      rmSync(dir, { recursive: true, force: true });
+      return { readyMs, idleRssMb: Math.round(rssKb / 1024) };
+    }
+  }
+  throw new Error("unreachable");
+}
+
+async function benchApi(backend: "sqlite" | "etcd", endpoints: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), "k8ts-bench-api-"));
+  process.env["K8TS_LOG"] = "error";
+  const server = await startServer({
+    dataDir: dir,
+    port: 0,
+    bind: "127.0.0.1",
+    storeBackend: backend,
+    etcdEndpoints: endpoints,
+  });
+  const c = clientFor(server.kubeconfigPath);
+  const ns = `bench-${backend}`;
+  await c.call("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  const cm = (name: string) => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name, namespace: ns },
+    data: { payload: "x".repeat(300) },
+  });
+  const concurrency = 32;
+  const create = await load(concurrency, 2000, async (i) => {
+    const r = await c.call("POST", `/api/v1/namespaces/${ns}/configmaps`, cm(`cm-${i}`));
+    if (r.code !== 201) throw new Error(`create: ${r.code} ${r.body}`);
+  });
+  const get = await load(concurrency, 2000, async (i) => {
+    const r = await c.call("GET", `/api/v1/namespaces/${ns}/configmaps/cm-${i % 500}`);
+    if (r.code !== 200) throw new Error(`get: ${r.code}`);
+  });
+  const list = await load(4, 1500, async () => {
+    const r = await c.call("GET", `/api/v1/namespaces/${ns}/configmaps?limit=500`);
+    if (r.code !== 200) throw new Error(`list: ${r.code}`);
+  });
+  // watch delivery: 100 watchers, writes stamped with their send time
+  const watchers = 100;
+  const lat: number[] = [];
+  const reqs: Array<{ destroy(): void }> = [];
+  let opened = 0;
+  await new Promise<void>((resolve) => {
+    for (let w = 0; w < watchers; w++) {
+      const req = request(
+        {
+          agent: c.agent,
+          host: c.base.hostname,
+          port: c.base.port,
+          path: `/api/v1/namespaces/${ns}/configmaps?watch=true&resourceVersion=${server.api.cache.rv}&labelSelector=bench%3Dwatch`,
+        },
+        (res) => {
+          let buf = "";
+          res.setEncoding("utf8");
+          res.on("data", (d: string) => {
+            buf += d;
+            let nl = buf.indexOf("\n");
+            while (nl >= 0) {
+              const line = buf.slice(0, nl);
+              buf = buf.slice(nl + 1);
+              const ev = JSON.parse(line) as { object: { metadata: { annotations?: Record<string, string> } } };
+              const sent = Number(ev.object.metadata.annotations?.["sent"] ?? "0");
+              if (sent) lat.push(Date.now() - sent);
+              nl = buf.indexOf("\n");
+            }
+          });
+          if (++opened === watchers) resolve();
+        },
+      );
+      req.end();
+      reqs.push(req);
+    }
+  });
+  for (let i = 0; i < 50; i++) {
+    const obj = cm(`w-${i}`) as { metadata: Record<string, unknown> };
+    obj.metadata["labels"] = { bench: "watch" };
+    obj.metadata["annotations"] = { sent: String(Date.now()) };
+    await c.call("POST", `/api/v1/namespaces/${ns}/configmaps`, obj);
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  for (const r of reqs) r.destroy();
+  lat.sort((a, b) => a - b);
+  c.agent.destroy();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    create,
+    get,
+    list,
+    watch: { watchers, events: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99) },
+  };
+}
+
+const fmt = (n: number) => n.toFixed(2);
+
+async function main(): Promise<void> {
+  const cold = await coldStart();
+  console.log(
+    `cold start to /readyz: ${cold.readyMs} ms (target < 300 ms); idle RSS: ${cold.idleRssMb} MB (target < 100 MB)`,
+  );
+  for (const backend of ["sqlite", "etcd"] as const) {
+    let endpoints: string[] = [];
+    let etcd: Awaited<ReturnType<typeof startEtcd>> | undefined;
+    if (backend === "etcd") {
+      const skip = etcdSkipReason();
+      if (skip) {
+        console.log(`etcd: skipped (${skip})`);
+        continue;
+      }
+      etcd = await startEtcd();
+      endpoints = [etcd.endpoint];
+    }
+    const raw = await benchStore(backend, {
+      concurrency: 32,
+      etcdEndpoints: etcd ? endpoints : undefined,
+      phaseMs: 1000,
+    });
+    const api = await benchApi(backend, endpoints);
+    console.log(
+      `\n[${backend}] raw store: create ${raw.createConcurrentPerSec}/s (32 in flight), get ${raw.getSerialPerSec}/s serial`,
+    );
+    console.log(
+      `[${backend}] API create: ${api.create.perSec}/s p50 ${fmt(api.create.p50)} ms p99 ${fmt(api.create.p99)} ms — ${((100 * api.create.perSec) / Math.max(1, raw.createConcurrentPerSec)).toFixed(0)}% of raw store create (target >= 50%)`,
+    );
+    console.log(
+      `[${backend}] API get: ${api.get.perSec}/s p50 ${fmt(api.get.p50)} ms p99 ${fmt(api.get.p99)} ms (target >= 10000/s)`,
+    );
+    console.log(
+      `[${backend}] API list (500 items): ${api.list.perSec}/s p50 ${fmt(api.list.p50)} ms p99 ${fmt(api.list.p99)} ms`,
+    );
+    console.log(
+      `[${backend}] watch delivery, ${api.watch.watchers} watchers: ${api.watch.events} events, p50 ${api.watch.p50} ms p99 ${api.watch.p99} ms (target p99 < 10 ms)`,
+    );
+    await etcd?.stop();
+  }
+}
+
+await main();
