@@ -16,8 +16,13 @@ export { encodeOpenAPIv2 } from "./openapi.js";
 export const PROTOBUF_CONTENT_TYPE = "application/vnd.kubernetes.protobuf";
 /** The media type of a protobuf watch stream (each frame: 4-byte big-endian length + an encoded WatchEvent). */
 export const PROTOBUF_STREAM_CONTENT_TYPE = "application/vnd.kubernetes.protobuf;stream=watch";
-/** The media type kubectl <= 1.28 and Helm ask /openapi/v2 for. */
+/** The media type kubectl <= 1.28 and Helm ask /openapi/v2 for (Accept). */
 export const OPENAPI_V2_PROTOBUF_CONTENT_TYPE = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+/**
+ * The Content-Type to answer it with (kube-openapi does the same): Go's mime.ParseMediaType rejects the "@" in
+ * the requested type, so kubectl fails with "mime: unexpected content after media subtype" if it is echoed back.
+ */
+export const OPENAPI_V2_PROTOBUF_RESPONSE_CONTENT_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 
 const MAGIC = Uint8Array.of(0x6b, 0x38, 0x73, 0x00);
 

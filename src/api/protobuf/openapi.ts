@@ -5,7 +5,8 @@
  * document order, `x-` keys become `vendor_extension` NamedAny entries, and free-form values (vendor
  * extensions, default, example, enum) become `Any{yaml}` holding the value as YAML text.
  */
-import { stringify as toYaml } from "yaml";
+import { createRequire } from "node:module";
+import type * as Yaml from "yaml";
 import { isRecord } from "../types.js";
 import { lookupMessage, type Protobuf, protobufjs } from "./schema.js";
 
@@ -32,8 +33,41 @@ function jsonKey(field: string): string {
   return field.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
+interface FieldInfo {
+  name: string;
+  key: string;
+  type: string;
+  repeated: boolean;
+  isMessage: boolean;
+}
+
+const fieldCache = new Map<Protobuf.Type, FieldInfo[]>();
+
+function fieldsOf(type: Protobuf.Type): FieldInfo[] {
+  let out = fieldCache.get(type);
+  if (out === undefined) {
+    const lib = protobufjs();
+    out = type.fieldsArray.map((f) => {
+      f.resolve();
+      return {
+        name: f.name,
+        key: jsonKey(f.name),
+        type: f.type,
+        repeated: f.repeated,
+        isMessage: f.resolvedType instanceof lib.Type,
+      };
+    });
+    fieldCache.set(type, out);
+  }
+  return out;
+}
+
+let yamlLib: typeof Yaml | undefined;
+
+/** Any{yaml}: the value as YAML text, like gnostic's compiler.Marshal (the yaml package is required on first use). */
 function yamlAny(v: unknown): Json {
-  return { yaml: toYaml(v, { lineWidth: 0 }) };
+  if (yamlLib === undefined) yamlLib = createRequire(import.meta.url)("yaml") as typeof Yaml;
+  return { yaml: yamlLib.stringify(v, { lineWidth: 0 }) };
 }
 
 function vendorExtensions(json: Json): Json[] {
@@ -161,8 +195,7 @@ function convert(typeName: string, json: unknown): Json | undefined {
     return { additional_properties: entries };
   }
   const out: Json = {};
-  for (const f of type.fieldsArray) {
-    f.resolve();
+  for (const f of fieldsOf(type)) {
     if (f.name === "vendor_extension") {
       const ext = vendorExtensions(json);
       if (ext.length > 0) out[f.name] = ext;
@@ -180,14 +213,13 @@ function convert(typeName: string, json: unknown): Json | undefined {
         .map(([name, v]) => ({ name, value: convert("ResponseValue", v) }));
       continue;
     }
-    const v = json[jsonKey(f.name)];
+    const v = json[f.key];
     if (v === undefined || v === null) continue;
-    const isMessage = f.resolvedType instanceof protobufjs().Type;
     if (f.repeated) {
       if (!Array.isArray(v)) continue;
-      const items = v.map((item) => (isMessage ? convert(f.type, item) : item)).filter((x) => x !== undefined);
+      const items = v.map((item) => (f.isMessage ? convert(f.type, item) : item)).filter((x) => x !== undefined);
       if (items.length > 0) out[f.name] = items;
-    } else if (isMessage) {
+    } else if (f.isMessage) {
       const c = convert(f.type, v);
       if (c !== undefined) out[f.name] = c;
     } else {
