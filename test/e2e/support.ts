@@ -1,0 +1,234 @@
+/**
+ * Helpers shared by the black-box tests: fixture paths, the headers upstream kubectl prints, a
+ * semantic "the server kept what I sent" comparison, and raw HTTPS requests with the admin
+ * client certificate from the kubeconfig the server wrote.
+ */
+import { readFileSync } from "node:fs";
+import { request } from "node:https";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { isRecord } from "../../src/api/types.js";
+import { type KubectlResult, kubectlBinary } from "./harness.js";
+
+/** The repository root (this file compiles to <out>/test/e2e/support.js). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const FIXTURES = join(REPO_ROOT, "test", "fixtures");
+
+/** Why a kubectl-driven suite is skipped, or false when kubectl is there. */
+export function kubectlSkip(): string | false {
+  return kubectlBinary() === undefined ? "kubectl not found (set $KUBECTL or put it on PATH)" : false;
+}
+
+/**
+ * Header cells kubectl 1.32 prints for each kind against a 1.36 server (server-side Table columns of
+ * priority 0, upper-cased by kubectl), from pkg/printers/internalversion/printers.go.
+ */
+export const HEADERS: Record<string, string[]> = {
+  Namespace: ["NAME", "STATUS", "AGE"],
+  Pod: ["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
+  PersistentVolume: [
+    "NAME",
+    "CAPACITY",
+    "ACCESS MODES",
+    "RECLAIM POLICY",
+    "STATUS",
+    "CLAIM",
+    "STORAGECLASS",
+    "VOLUMEATTRIBUTESCLASS",
+    "REASON",
+    "AGE",
+  ],
+  PersistentVolumeClaim: [
+    "NAME",
+    "STATUS",
+    "VOLUME",
+    "CAPACITY",
+    "ACCESS MODES",
+    "STORAGECLASS",
+    "VOLUMEATTRIBUTESCLASS",
+    "AGE",
+  ],
+  StorageClass: ["NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"],
+  DaemonSet: ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"],
+  Deployment: ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+  StatefulSet: ["NAME", "READY", "AGE"],
+  ReplicaSet: ["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
+  Service: ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
+  ServiceAccount: ["NAME", "SECRETS", "AGE"],
+  Secret: ["NAME", "TYPE", "DATA", "AGE"],
+  ConfigMap: ["NAME", "DATA", "AGE"],
+  Job: ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
+  CronJob: ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"],
+  ResourceQuota: ["NAME", "AGE", "REQUEST", "LIMIT"],
+  HorizontalPodAutoscaler: ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"],
+};
+
+/** A kubectl result rendered for assertion messages. */
+export function show(r: KubectlResult): string {
+  return `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+}
+
+/** Objects of a `kubectl ... -o json` output: one object, a List, or several objects one after another. */
+export function objectsOf(json: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const text of splitJsonStream(json)) {
+    const v: unknown = JSON.parse(text);
+    if (!isRecord(v)) continue;
+    if (v["kind"] === "List" && Array.isArray(v["items"])) out.push(...v["items"].filter(isRecord));
+    else out.push(v);
+  }
+  return out;
+}
+
+/** Top-level JSON values written back to back (kubectl prints one per object). */
+function splitJsonStream(text: string): string[] {
+  const values: string[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === "{" || c === "[") {
+      if (depth === 0) start = i;
+      depth++;
+    } else if (c === "}" || c === "]") {
+      depth--;
+      if (depth === 0) values.push(text.slice(start, i + 1));
+    }
+  }
+  return values;
+}
+
+export function parseYaml(text: string): Record<string, unknown> {
+  const v: unknown = parse(text);
+  if (!isRecord(v)) throw new Error(`not a YAML object:\n${text}`);
+  return v;
+}
+
+export function at(v: unknown, ...path: string[]): unknown {
+  let cur = v;
+  for (const p of path) {
+    if (!isRecord(cur)) return undefined;
+    cur = cur[p];
+  }
+  return cur;
+}
+
+const SUFFIX: Record<string, number> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+/** The numeric value of a resource quantity ("200m", "1Gi", 0.2), or undefined. */
+export function quantityValue(q: unknown): number | undefined {
+  if (typeof q === "number") return q;
+  if (typeof q !== "string") return undefined;
+  const m = /^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q);
+  if (!m) return undefined;
+  const mult = SUFFIX[m[2] ?? ""];
+  return mult === undefined ? undefined : Number(m[1]) * mult;
+}
+
+/**
+ * Differences where `actual` does not hold what `expected` says: every key of an expected map must be
+ * there with a matching value (extra keys are defaults the server adds); lists match item by item.
+ * What the wire format legitimately changes is accepted: a `false` the server omits (Go omitempty), and
+ * a number written where a quantity string comes back (`cpu: 0.2` → `"200m"`).
+ */
+export function missingFrom(actual: unknown, expected: unknown, path = ""): string[] {
+  if (isRecord(expected)) {
+    if (!isRecord(actual)) return [`${path}: expected an object, got ${JSON.stringify(actual)}`];
+    return Object.entries(expected).flatMap(([k, v]) => {
+      if (v === false && actual[k] === undefined) return [];
+      return missingFrom(actual[k], v, `${path}.${k}`);
+    });
+  }
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual)) return [`${path}: expected a list, got ${JSON.stringify(actual)}`];
+    if (actual.length !== expected.length) return [`${path}: expected ${expected.length} items, got ${actual.length}`];
+    return expected.flatMap((v, i) => missingFrom(actual[i], v, `${path}[${i}]`));
+  }
+  if (actual === expected) return [];
+  if (typeof expected === "number" && typeof actual === "string" && quantityValue(actual) === expected) return [];
+  return [`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];
+}
+
+/** The admin client identity and CA out of a kubeconfig with embedded data. */
+export interface AdminCredentials {
+  server: string;
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export function adminCredentials(kubeconfigPath: string): AdminCredentials {
+  const cfg = parseYaml(readFileSync(kubeconfigPath, "utf8"));
+  const cluster = Array.isArray(cfg["clusters"]) ? at(cfg["clusters"][0], "cluster") : undefined;
+  const user = Array.isArray(cfg["users"]) ? at(cfg["users"][0], "user") : undefined;
+  const b64 = (v: unknown): string => Buffer.from(typeof v === "string" ? v : "", "base64").toString("utf8");
+  return {
+    server: String(at(cluster, "server") ?? ""),
+    ca: b64(at(cluster, "certificate-authority-data")),
+    cert: b64(at(user, "client-certificate-data")),
+    key: b64(at(user, "client-key-data")),
+  };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTPS request over HTTP/1.1 with the admin client certificate. */
+export function rawRequest(
+  creds: AdminCredentials,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
+  const url = new URL(path, creds.server);
+  return new Promise((resolvePromise, reject) => {
+    const req = request(
+      url,
+      { method, ca: creds.ca, cert: creds.cert, key: creds.key, headers, timeout: 20_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolvePromise({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString("utf8"),
+          }),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`timeout: ${method} ${path}`)));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
