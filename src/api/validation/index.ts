@@ -58,7 +58,9 @@ export {
   statusCauses,
 } from "./field.js";
 export {
+  ensureNamespaceMatches,
   FIELD_IMMUTABLE,
+  NAMESPACE_MISMATCH,
   type NameRule,
   nameRuleFor,
   type ObjectMetaOptions,

@@ -257,3 +257,29 @@ export function validateLabelSelector(sel: unknown, path: string): FieldError[] 
 }
 
 export { index };
+
+export const NAMESPACE_MISMATCH =
+  "the namespace of the provided object does not match the namespace sent on the request";
+
+/**
+ * rest.EnsureObjectNamespaceMatchesRequestNamespace: fills an empty metadata.namespace from the request, clears it for
+ * cluster-scoped kinds, and returns upstream's BadRequest message when the two disagree (undefined when fine).
+ */
+export function ensureNamespaceMatches(
+  obj: KObject,
+  requestNamespace: string,
+  namespaced: boolean,
+): string | undefined {
+  const expected = namespaced ? requestNamespace : "";
+  const ns = obj.metadata.namespace ?? "";
+  if (ns === expected) return undefined;
+  if (ns === "") {
+    obj.metadata.namespace = expected;
+    return undefined;
+  }
+  if (expected === "") {
+    delete obj.metadata.namespace;
+    return undefined;
+  }
+  return NAMESPACE_MISMATCH;
+}
