@@ -341,6 +341,15 @@ const cases: { name: string; obj: KObject }[] = [
       ],
     },
   },
+  {
+    name: "PartialObjectMetadataList (meta.k8s.io/v1) for metadata-only informers",
+    obj: {
+      apiVersion: "meta.k8s.io/v1",
+      kind: "PartialObjectMetadataList",
+      metadata: { resourceVersion: "9", continue: "abc", remainingItemCount: 0 },
+      items: [{ metadata: { name: "a", namespace: "default", labels: { x: "y" } } }],
+    },
+  },
 ];
 
 describe("protobuf round trip (JSON → protobuf → JSON)", () => {

@@ -218,9 +218,13 @@ describe("bodies we refuse", () => {
     });
   }
 
-  it("custom resources have no protobuf form: encodeObject throws ProtobufEncodeError", () => {
+  it("custom resources and meta.k8s.io Table have no protobuf form (upstream neither): ProtobufEncodeError", () => {
     assert.throws(
       () => encodeObject({ apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" } }),
+      ProtobufEncodeError,
+    );
+    assert.throws(
+      () => encodeObject({ apiVersion: "meta.k8s.io/v1", kind: "Table", metadata: {} }),
       ProtobufEncodeError,
     );
   });
