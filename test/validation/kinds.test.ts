@@ -347,11 +347,49 @@ describe("workloads", () => {
       want: [],
     },
     {
-      name: "Job template restartPolicy defaults to Always, which a Job refuses",
+      name: "Job template without restartPolicy (or defaulted to Always) must choose one",
       group: "batch",
       kind: "Job",
       obj: obj("Job", { spec: { selector: { matchLabels: { j: "1" } }, template: template({ j: "1" }) } }),
-      want: ['spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"'],
+      want: ['spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"'],
+    },
+    {
+      name: "Job template with an unknown restartPolicy",
+      group: "batch",
+      kind: "Job",
+      obj: obj("Job", {
+        spec: {
+          selector: { matchLabels: { j: "1" } },
+          template: template({ j: "1" }, podSpec({ restartPolicy: "Sometimes" })),
+        },
+      }),
+      want: [
+        'spec.template.spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"',
+        'spec.template.spec.restartPolicy: Unsupported value: "Sometimes": supported values: "OnFailure", "Never"',
+      ],
+    },
+    {
+      name: "Job without selector",
+      group: "batch",
+      kind: "Job",
+      obj: obj("Job", { spec: { template: template({ j: "1" }, podSpec({ restartPolicy: "Never" })) } }),
+      want: ["spec.selector: Required value", `spec.template.metadata.labels: Invalid value: {"j":"1"}: ${MISMATCH}`],
+    },
+    {
+      name: "CronJob names are limited to 52 characters",
+      group: "batch",
+      kind: "CronJob",
+      obj: obj(
+        "CronJob",
+        {
+          spec: {
+            schedule: "@daily",
+            jobTemplate: { spec: { template: template({}, podSpec({ restartPolicy: "Never" })) } },
+          },
+        },
+        "c".repeat(53),
+      ),
+      want: [`metadata.name: Invalid value: "${"c".repeat(53)}": must be no more than 52 characters`],
     },
     {
       name: "Job negative completions and parallelism",

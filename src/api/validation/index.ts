@@ -14,7 +14,7 @@ import {
   validateServiceSpec,
   validateServiceUpdate,
 } from "./core.js";
-import { type FieldError, invalidMessage, statusCauses } from "./field.js";
+import { type FieldError, fe, invalidMessage, statusCauses } from "./field.js";
 import { rec } from "./json.js";
 import { type NameRule, nameRuleFor, validateObjectMeta, validateObjectMetaUpdate } from "./meta.js";
 import { validatePodSpec, validatePodSpecUpdate, validatePodTemplateSpec } from "./pod.js";
@@ -165,7 +165,14 @@ const RULES: Readonly<Record<string, KindRules>> = {
   "apps/DaemonSet": { create: (o) => validateDaemonSetSpec(spec(o)), update: validateSelectorImmutable },
   "apps/StatefulSet": { create: (o) => validateStatefulSetSpec(spec(o)), update: validateStatefulSetUpdate },
   "batch/Job": { create: (o) => validateJobSpec(spec(o)), update: validateJobUpdate },
-  "batch/CronJob": { create: (o) => validateCronJobSpec(spec(o)) },
+  "batch/CronJob": {
+    create: (o) => {
+      // Job names get an 11-character suffix, so a CronJob name may use at most 63 - 11 characters.
+      const name = o.metadata.name ?? "";
+      const errs = name.length > 52 ? [fe.invalid("metadata.name", name, "must be no more than 52 characters")] : [];
+      return [...errs, ...validateCronJobSpec(spec(o))];
+    },
+  },
   "storage.k8s.io/StorageClass": { create: validateStorageClass, update: validateStorageClassUpdate },
   "autoscaling/HorizontalPodAutoscaler": { create: (o) => validateHPASpec(spec(o)) },
 };

@@ -253,19 +253,54 @@ export function validateReplicationControllerSpec(specRaw: unknown, path = "spec
 
 // ---- batch ----
 
-export function validateJobSpec(specRaw: unknown, path = "spec"): FieldError[] {
-  const spec = rec(specRaw);
+/** validateJobSpec: the checks a Job and a CronJob's jobTemplate share (no selector rules). */
+function validateJobSpecCommon(spec: Json, path: string): FieldError[] {
   const errs: FieldError[] = [];
   errs.push(...nonNegative(spec["parallelism"], child(path, "parallelism")));
   errs.push(...nonNegative(spec["completions"], child(path, "completions")));
   errs.push(...nonNegative(spec["activeDeadlineSeconds"], child(path, "activeDeadlineSeconds")));
   errs.push(...nonNegative(spec["backoffLimit"], child(path, "backoffLimit")));
   errs.push(...nonNegative(spec["ttlSecondsAfterFinished"], child(path, "ttlSecondsAfterFinished")));
+  errs.push(...nonNegative(spec["backoffLimitPerIndex"], child(path, "backoffLimitPerIndex")));
+  errs.push(...nonNegative(spec["maxFailedIndexes"], child(path, "maxFailedIndexes")));
   const cm = spec["completionMode"];
-  if (cm !== undefined && cm !== "NonIndexed" && cm !== "Indexed")
-    errs.push(fe.notSupported(child(path, "completionMode"), cm, ["NonIndexed", "Indexed"]));
-  if (cm === "Indexed" && (spec["completions"] === undefined || spec["completions"] === null))
-    errs.push(fe.required(child(path, "completions"), "when completion mode is Indexed"));
+  if (cm !== undefined && cm !== null) {
+    if (cm !== "NonIndexed" && cm !== "Indexed")
+      errs.push(fe.notSupported(child(path, "completionMode"), cm, ["NonIndexed", "Indexed"]));
+    if (cm === "Indexed" && (spec["completions"] === undefined || spec["completions"] === null))
+      errs.push(fe.required(child(path, "completions"), "when completion mode is Indexed"));
+  }
+  if (cm !== "Indexed") {
+    if (typeof spec["backoffLimitPerIndex"] === "number")
+      errs.push(
+        fe.invalid(
+          child(path, "backoffLimitPerIndex"),
+          spec["backoffLimitPerIndex"],
+          "requires indexed completion mode",
+        ),
+      );
+    if (typeof spec["maxFailedIndexes"] === "number")
+      errs.push(
+        fe.invalid(child(path, "maxFailedIndexes"), spec["maxFailedIndexes"], "requires indexed completion mode"),
+      );
+  }
+  const tpath = child(path, "template");
+  errs.push(...validatePodTemplateSpec(spec["template"], tpath));
+  // An absent restartPolicy may have been defaulted to Always; upstream treats both as "not chosen".
+  const rp = templateRestartPolicy(spec);
+  const rpPath = child(tpath, "spec", "restartPolicy");
+  if (rp === undefined || rp === null || rp === "" || rp === "Always")
+    errs.push(fe.required(rpPath, 'valid values: "OnFailure", "Never"'));
+  else if (rp !== "OnFailure" && rp !== "Never") errs.push(fe.notSupported(rpPath, rp, ["OnFailure", "Never"]));
+  else if (spec["podFailurePolicy"] !== undefined && spec["podFailurePolicy"] !== null && rp !== "Never")
+    errs.push(fe.invalid(rpPath, rp, 'only "Never" is supported when podFailurePolicy is specified'));
+  return errs;
+}
+
+/** ValidateJobSpec: the shared checks, then the selector (required, and it must select the template). */
+export function validateJobSpec(specRaw: unknown, path = "spec"): FieldError[] {
+  const spec = rec(specRaw);
+  const errs = validateJobSpecCommon(spec, path);
   const sel = spec["selector"];
   if (sel === undefined || sel === null) errs.push(fe.required(child(path, "selector")));
   else errs.push(...validateLabelSelector(sel, child(path, "selector")));
@@ -274,23 +309,6 @@ export function validateJobSpec(specRaw: unknown, path = "spec"): FieldError[] {
     errs.push(
       fe.invalid(child(path, "template", "metadata", "labels"), mapValue(templateLabels(spec)), SELECTOR_MISMATCH),
     );
-  errs.push(...validateJobTemplate(spec, child(path, "template")));
-  return errs;
-}
-
-/** The pod template of a Job: a valid template whose restartPolicy is OnFailure or Never. */
-function validateJobTemplate(spec: Json, tpath: string): FieldError[] {
-  const errs = validatePodTemplateSpec(spec["template"], tpath);
-  const rp = templateRestartPolicy(spec);
-  if (rp !== "OnFailure" && rp !== "Never") {
-    // An absent restartPolicy defaults to Always, which a Job refuses.
-    errs.push(
-      fe.notSupported(child(tpath, "spec", "restartPolicy"), typeof rp === "string" ? rp : "Always", [
-        "OnFailure",
-        "Never",
-      ]),
-    );
-  }
   return errs;
 }
 
@@ -359,13 +377,10 @@ export function validateCronJobSpec(specRaw: unknown, path = "spec"): FieldError
   const jt = rec(spec["jobTemplate"]);
   const jspec = rec(jt["spec"]);
   const jpath = child(path, "jobTemplate", "spec");
-  errs.push(...nonNegative(jspec["parallelism"], child(jpath, "parallelism")));
-  errs.push(...nonNegative(jspec["completions"], child(jpath, "completions")));
-  errs.push(...nonNegative(jspec["backoffLimit"], child(jpath, "backoffLimit")));
+  errs.push(...validateJobSpecCommon(jspec, jpath));
   if (jspec["selector"] !== undefined && jspec["selector"] !== null && jspec["manualSelector"] !== true)
     errs.push(
       fe.invalid(child(jpath, "selector"), labelSelectorValue(jspec["selector"]), "`selector` will be auto-generated"),
     );
-  errs.push(...validateJobTemplate(jspec, child(jpath, "template")));
   return errs;
 }
