@@ -12,7 +12,7 @@
  * (k8s.io/api, k8s.io/apimachinery). Entries are a JSON field name (pointer in every message that has
  * it) or "Message.field" (pointer only there).
  */
-const POINTER_SCALARS: readonly string[] = [
+export const POINTER_SCALARS: readonly string[] = [
   // meta/v1
   "ObjectMeta.deletionGracePeriodSeconds",
   "OwnerReference.controller",
@@ -85,7 +85,6 @@ const POINTER_SCALARS: readonly string[] = [
   "AzureDiskVolumeSource.readOnly",
   "AzureDiskVolumeSource.kind",
   "AzureFilePersistentVolumeSource.secretNamespace",
-  "StorageOSVolumeSource.volumeNamespace",
   "FCVolumeSource.lun",
   "PersistentVolumeClaimSpec.storageClassName",
   "volumeMode",
@@ -201,12 +200,25 @@ const POINTER_SCALARS: readonly string[] = [
   "ValidatingWebhook.timeoutSeconds",
   "MutatingWebhook.timeoutSeconds",
   "Rule.scope",
-  "NamedRuleWithOperations.scope",
-  "RuleWithOperations.scope",
   "WebhookClientConfig.url",
   "ServiceReference.path",
   "ServiceReference.port",
   "ParamRef.parameterNotFoundAction",
+  "Validation.reason",
+  // resource.k8s.io (DRA drivers publish ResourceSlices from Go, so these arrive as protobuf)
+  "DeviceAttribute.int",
+  "DeviceAttribute.bool",
+  "DeviceAttribute.string",
+  "DeviceAttribute.version",
+  "adminAccess",
+  "allNodes",
+  "perDeviceNodeSelection",
+  "bindsToNode",
+  "allowMultipleAllocations",
+  "ResourceSliceSpec.nodeName",
+  "Device.nodeName",
+  "BasicDevice.nodeName",
+  "DeviceRequestAllocationResult.shareID",
   // flowcontrol
   "nominalConcurrencyShares",
   "lendablePercent",

@@ -42,8 +42,8 @@ function definitionName(fullName: string): string {
   return `io.${fullName.replace(/^k8s\.io\./, "k8s.")}`;
 }
 
-/** Builds the naming table from every generated.proto under data/proto and the OpenAPI v2 document. */
-export function generateJsonNames(): JsonNames {
+/** Every k8s.io generated.proto under data/proto, parsed into one resolved protobufjs root. */
+export function loadAllProtos(): { pb: Pb; root: Protobuf.Root; files: string[]; types: Protobuf.Type[] } {
   const require = createRequire(import.meta.url);
   const pb = require("protobufjs") as Pb;
   const base = dataPath("proto");
@@ -52,6 +52,12 @@ export function generateJsonNames(): JsonNames {
   root.resolvePath = (_o: string, t: string) => (t.startsWith("/") ? t : join(base, t));
   root.loadSync(files, { keepCase: true });
   root.resolveAll();
+  return { pb, root, files, types: allTypes(root, pb) };
+}
+
+/** Builds the naming table from every generated.proto under data/proto and the OpenAPI v2 document. */
+export function generateJsonNames(): JsonNames {
+  const { pb, files, types: everyType } = loadAllProtos();
 
   const arrays: string[] = [];
   for (const f of files) {
@@ -73,7 +79,7 @@ export function generateJsonNames(): JsonNames {
     byShortName.set(short, [...(byShortName.get(short) ?? []), name]);
   }
 
-  const types = allTypes(root, pb).filter((t) => t.fullName.startsWith(".k8s.io.api."));
+  const types = everyType.filter((t) => t.fullName.startsWith(".k8s.io.api."));
   const fields: Record<string, Record<string, string>> = {};
   const memo = new Map<string, Set<string>>();
 
