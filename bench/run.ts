@@ -4,66 +4,13 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { Agent, request } from "node:https";
+import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import YAML from "yaml";
 import { startServer } from "../src/cli/server.js";
+import { clientFor } from "../test/e2e/client.js";
 import { etcdSkipReason, startEtcd } from "../test/store/etcd-process.js";
 import { benchStore } from "./store.js";
-
-interface Client {
-  call(method: string, path: string, body?: unknown): Promise<{ code: number; body: string }>;
-  agent: Agent;
-  base: URL;
-}
-
-function clientFor(kubeconfigPath: string): Client {
-  const kc = YAML.parse(readFileSync(kubeconfigPath, "utf8")) as {
-    clusters: Array<{ cluster: { server: string; "certificate-authority-data": string } }>;
-    users: Array<{ user: { "client-certificate-data": string; "client-key-data": string } }>;
-  };
-  const cluster = kc.clusters[0]!.cluster;
-  const user = kc.users[0]!.user;
-  const b64 = (s: string) => Buffer.from(s, "base64").toString("utf8");
-  const agent = new Agent({
-    keepAlive: true,
-    maxSockets: 64,
-    ca: b64(cluster["certificate-authority-data"]),
-    cert: b64(user["client-certificate-data"]),
-    key: b64(user["client-key-data"]),
-  });
-  const base = new URL(cluster.server);
-  return {
-    agent,
-    base,
-    call(method, path, body) {
-      return new Promise((resolve, reject) => {
-        const data = body === undefined ? undefined : JSON.stringify(body);
-        const req = request(
-          {
-            agent,
-            host: base.hostname,
-            port: base.port,
-            method,
-            path,
-            headers: data ? { "content-type": "application/json", "content-length": Buffer.byteLength(data) } : {},
-          },
-          (res) => {
-            let text = "";
-            res.setEncoding("utf8");
-            res.on("data", (d: string) => {
-              text += d;
-            });
-            res.on("end", () => resolve({ code: res.statusCode ?? 0, body: text }));
-          },
-        );
-        req.on("error", reject);
-        req.end(data);
-      });
-    },
-  };
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;

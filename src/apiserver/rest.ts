@@ -243,9 +243,9 @@ export class Registry {
     } else {
       const from = parseRv(rv);
       const events = rc.eventsSince(from);
-      if (events === undefined) {
-        throw gone(`too old resource version: ${from} (${rc.oldestRv})`);
-      }
+      if (events === undefined) return this.watchFromStore(sub, from, deliver, opts, () => stopped, () => {
+        stopped = true;
+      });
       backlog = events;
     }
     for (const ev of backlog) deliver(ev);
@@ -261,6 +261,53 @@ export class Registry {
       stop: () => {
         stopped = true;
         remove();
+      },
+    };
+  }
+
+  /**
+   * A watch from a revision older than the cache's window (e.g. a client resuming after a server
+   * restart) reads the store's history instead; a compacted revision ends it with 410 Gone.
+   */
+  private watchFromStore(
+    prefix: string,
+    from: number,
+    deliver: (ev: CacheEvent) => void,
+    opts: WatchOptions,
+    isStopped: () => boolean,
+    stop: () => void,
+  ): WatchStream {
+    const w = this.store.watch(
+      prefix,
+      {
+        onEvents: (events) => {
+          for (const e of events) {
+            if (isStopped()) return;
+            const rev = e.kv.modRevision;
+            const prev = e.prevKv ? decodeCached(e.prevKv.key, e.prevKv.value, e.prevKv.modRevision) : undefined;
+            if (e.type === "put") {
+              const type = e.kv.createRevision === rev ? "ADDED" : "MODIFIED";
+              deliver({ type, object: decodeCached(e.kv.key, e.kv.value, rev), prev, rv: rev });
+            } else {
+              const last = e.prevKv ?? e.kv;
+              deliver({ type: "DELETED", object: decodeCached(e.kv.key, last.value, rev), prev, rv: rev });
+            }
+          }
+        },
+        onError: (err) => {
+          if (isStopped()) return;
+          stop();
+          opts.onClose(
+            err.code === "compacted" ? gone(`too old resource version: ${from} (${err.revision ?? 0})`) : undefined,
+          );
+        },
+      },
+      { fromRevision: from + 1, prevKv: true },
+    );
+    return {
+      stop: () => {
+        stop();
+        w.cancel();
       },
     };
   }
