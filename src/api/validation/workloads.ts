@@ -93,8 +93,8 @@ export function validateDeploymentSpec(specRaw: unknown, path = "spec"): FieldEr
   } else if (type !== undefined && type !== "RollingUpdate") {
     errs.push(fe.notSupported(child(path, "strategy", "Type"), type, ["Recreate", "RollingUpdate"]));
   }
-  errs.push(...nonNegative(spec["revisionHistoryLimit"], child(path, "revisionHistoryLimit")));
   errs.push(...nonNegative(spec["minReadySeconds"], child(path, "minReadySeconds")));
+  errs.push(...nonNegative(spec["revisionHistoryLimit"], child(path, "revisionHistoryLimit")));
   const pds = spec["progressDeadlineSeconds"];
   if (typeof pds === "number") {
     errs.push(...nonNegative(pds, child(path, "progressDeadlineSeconds")));
