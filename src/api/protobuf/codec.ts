@@ -71,7 +71,6 @@ export interface TypePlan {
   special: Special | undefined;
   fields: FieldPlan[];
   byId: Map<number, FieldPlan>;
-  hasMetadata: boolean;
 }
 
 const plans = new Map<Protobuf.Type, TypePlan>();
@@ -110,7 +109,6 @@ export function planFor(type: Protobuf.Type): TypePlan {
     special,
     fields,
     byId: new Map(fields.map((f) => [f.id, f])),
-    hasMetadata: fields.some((f) => f.json === "metadata"),
   };
   plans.set(type, plan);
   return plan;
