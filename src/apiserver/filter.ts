@@ -19,7 +19,7 @@ export function compileLabelSelector(text: string): ObjectFilter | undefined {
     if (sel.empty()) return undefined;
     return (o: KObject) => sel.matches(o.metadata.labels);
   } catch (err) {
-    if (err instanceof LabelSelectorError) throw badRequest(`unable to parse requirement: ${err.message}`);
+    if (err instanceof LabelSelectorError) throw badRequest(err.message);
     throw err;
   }
 }

@@ -13,6 +13,7 @@ import {
   ApiError,
   badRequest,
   conflict,
+  internal,
   methodNotAllowed,
   notAcceptable,
   pageNotFound,
@@ -403,6 +404,10 @@ export class ResourceHandlers {
   ): Promise<void> {
     const obj = this.decode(req, await readBody(req));
     this.checkKind(sv, obj);
+    if (obj.metadata.resourceVersion) {
+      // upstream's storage layer refuses this (a 500, as a real cluster answers)
+      throw internal("resourceVersion should not be set on objects to be created");
+    }
     this.fieldValidation(sv, obj, query, ctx);
     const stored = this.toStorage(sv, obj);
     const manager = this.manager(query, ctx);

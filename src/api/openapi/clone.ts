@@ -160,9 +160,46 @@ export function cloneKindDefinitions(
       const kind = asString(asObject(gvks[0])?.["kind"]) ?? name.slice(name.lastIndexOf(".") + 1);
       copy[GVK_EXTENSION] = [{ group: target.group, kind, version: target.version }];
     }
+    relaxLegacySpec(copy, targetName, target);
     definitions[targetName] = copy;
   }
   return renames;
+}
+
+/**
+ * extensions/v1beta1 and apps/v1beta1 workloads did not require `spec.selector` (it was defaulted
+ * from the template's labels) and had fields apps/v1 dropped: put that back so old kubectl
+ * client-side validation accepts the manifests written for them.
+ */
+function relaxLegacySpec(def: JsonObject, name: string, target: GroupVersion): void {
+  const legacy = target.group === "extensions" || (target.group === "apps" && target.version === "v1beta1");
+  if (!legacy || !/\.(DaemonSet|Deployment|ReplicaSet|StatefulSet)Spec$/.test(name)) return;
+  if (Array.isArray(def["required"])) {
+    def["required"] = def["required"].filter((r) => r !== "selector");
+    if ((def["required"] as unknown[]).length === 0) delete def["required"];
+  }
+  const props = asObject(def["properties"]);
+  if (!props) return;
+  if (name.endsWith("DeploymentSpec")) {
+    props["rollbackTo"] = {
+      description: "DEPRECATED. The config this deployment is rolling back to. Will be cleared after rollback is done.",
+      type: "object",
+      properties: {
+        revision: {
+          description: "The revision to rollback to. If set to 0, rollback to the last revision.",
+          type: "integer",
+          format: "int64",
+        },
+      },
+    };
+  }
+  if (name.endsWith("DaemonSetSpec") && target.group === "extensions") {
+    props["templateGeneration"] = {
+      description: "DEPRECATED. A sequence number representing a specific generation of the template.",
+      type: "integer",
+      format: "int64",
+    };
+  }
 }
 
 export function isPathItemEmpty(item: JsonObject): boolean {
