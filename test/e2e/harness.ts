@@ -3,7 +3,7 @@
  * kubectl pointed at it through the kubeconfig the server wrote.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningServer, startServer } from "../../src/cli/server.js";
@@ -13,7 +13,8 @@ export interface TestCluster {
   dataDir: string;
   kubeconfig: string;
   /** Runs kubectl; resolves with its exit code and output (never rejects on a non-zero exit). */
-  kubectl(args: string[], opts?: { stdin?: string; timeoutMs?: number }): Promise<KubectlResult>;
+  /** `bin` runs another kubectl binary (e.g. the legacy 1.20 one). */
+  kubectl(args: string[], opts?: { stdin?: string; timeoutMs?: number; bin?: string }): Promise<KubectlResult>;
   stop(): Promise<void>;
 }
 
@@ -51,7 +52,7 @@ export async function startCluster(
     kubeconfig,
     kubectl(args, o = {}) {
       return new Promise((resolve) => {
-        const child = spawn(bin, args, {
+        const child = spawn(o.bin ?? bin, args, {
           env: { ...process.env, KUBECONFIG: kubeconfig, HOME: dataDir },
           stdio: ["pipe", "pipe", "pipe"],
         });
@@ -76,6 +77,16 @@ export async function startCluster(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Debian's kubectl 1.20 (client-go 1.20: protobuf /openapi/v2, no aggregated discovery), if .ci/run unpacked it. */
+export function legacyKubectlBinary(): string | undefined {
+  const candidates = [
+    process.env["KUBECTL_LEGACY"],
+    new URL("../../../.ci/cache/kubectl-1.20/usr/bin/kubectl", import.meta.url).pathname,
+  ];
+  for (const c of candidates) if (c && existsSync(c)) return c;
+  return undefined;
 }
 
 /** Splits `kubectl get` output into header cells (columns separated by 2+ spaces, as kubectl aligns them). */
