@@ -3,13 +3,14 @@
  * semantic "the server kept what I sent" comparison, and raw HTTPS requests with the admin
  * client certificate from the kubeconfig the server wrote.
  */
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { isRecord } from "../../src/api/types.js";
-import { type KubectlResult, kubectlBinary } from "./harness.js";
+import { type KubectlResult, kubectlBinary, type TestCluster } from "./harness.js";
 
 /** The repository root (this file compiles to <out>/test/e2e/support.js). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -60,7 +61,7 @@ export const HEADERS: Record<string, string[]> = {
   ConfigMap: ["NAME", "DATA", "AGE"],
   Job: ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
   CronJob: ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"],
-  ResourceQuota: ["NAME", "AGE", "REQUEST", "LIMIT"],
+  ResourceQuota: ["NAME", "REQUEST", "LIMIT", "AGE"],
   HorizontalPodAutoscaler: ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"],
 };
 
@@ -231,4 +232,50 @@ export function rawRequest(
     req.on("error", reject);
     req.end(body);
   });
+}
+
+/** A long-running kubectl (`get -w`) whose output can be awaited line by line. */
+export interface StreamingKubectl {
+  /** Resolves with everything printed so far once `pattern` matches it; rejects after `timeoutMs`. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  stop(): void;
+}
+
+export function spawnKubectl(cluster: TestCluster, args: string[]): StreamingKubectl {
+  const child = spawn(kubectlBinary() ?? "kubectl", args, {
+    env: { ...process.env, KUBECONFIG: cluster.kubeconfig, HOME: cluster.dataDir },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  return {
+    waitFor(pattern, timeoutMs = 10_000) {
+      return new Promise((resolvePromise, reject) => {
+        const check = () => {
+          if (!pattern.test(out)) return;
+          done();
+          resolvePromise(out);
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`kubectl ${args.join(" ")}: ${pattern} not seen in:\n${out}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    stop() {
+      child.kill("SIGKILL");
+    },
+  };
 }
