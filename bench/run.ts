@@ -4,10 +4,9 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { request } from "node:https";
+import { Agent, request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer } from "../src/cli/server.js";
 import { clientFor } from "../test/e2e/client.js";
 import { etcdSkipReason, startEtcd } from "../test/store/etcd-process.js";
 import { benchStore } from "./store.js";
@@ -37,59 +36,64 @@ async function load(concurrency: number, ms: number, op: (i: number) => Promise<
   return { perSec: Math.round(lat.length / seconds), p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
+/** Starts `k8ts server` as its own process (so the load generator does not share its event loop). */
+async function spawnServer(dataDir: string, extra: string[] = []) {
+  const child = spawn(process.execPath, ["bin/k8ts.js", "server", "--data-dir", dataDir, "--port", "0", ...extra], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, K8TS_LOG: "error" },
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("export KUBECONFIG=")) resolve();
+    });
+    child.on("exit", () => reject(new Error("server exited")));
+  });
+  return {
+    child,
+    client: clientFor(join(dataDir, "kubeconfig.yaml")),
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
+
 async function coldStart(): Promise<{ readyMs: number; idleRssMb: number }> {
   const dir = mkdtempSync(join(tmpdir(), "k8ts-bench-cold-"));
-  // first start makes the certificates; measure the second, an ordinary restart
-  for (let round = 0; round < 2; round++) {
-    const t0 = Date.now();
-    const child = spawn(process.execPath, ["bin/k8ts.js", "server", "--data-dir", dir, "--port", "0"], {
-      stdio: ["ignore", "pipe", "ignore"],
-      env: { ...process.env, K8TS_LOG: "error" },
-    });
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child.stdout.on("data", (d: Buffer) => {
-        out += d.toString();
-        const m = /serving at (https:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.on("exit", () => reject(new Error("server exited")));
-    });
-    const c = clientFor(join(dir, "kubeconfig.yaml"));
-    void url;
-    for (;;) {
-      const r = await c.call("GET", "/readyz").catch(() => ({ code: 0, body: "" }));
-      if (r.code === 200) break;
-      await new Promise((r2) => setTimeout(r2, 5));
-    }
-    const readyMs = Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 1500));
-    const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0");
-    c.agent.destroy();
-    child.kill("SIGTERM");
-    await new Promise((r) => child.on("exit", r));
-    if (round === 1) {
-      rmSync(dir, { recursive: true, force: true });
-      return { readyMs, idleRssMb: Math.round(rssKb / 1024) };
-    }
+  // the first start makes the certificates; measure the second, an ordinary restart
+  await (await spawnServer(dir)).stop();
+  const t0 = Date.now();
+  const server = await spawnServer(dir);
+  for (;;) {
+    const r = await server.client.call("GET", "/readyz").catch(() => ({ code: 0 }));
+    if (r.code === 200) break;
+    await new Promise((r2) => setTimeout(r2, 5));
   }
-  throw new Error("unreachable");
+  const readyMs = Date.now() - t0;
+  await new Promise((r) => setTimeout(r, 1500));
+  const status = readFileSync(`/proc/${server.child.pid}/status`, "utf8");
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0");
+  server.client.agent.destroy();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+  return { readyMs, idleRssMb: Math.round(rssKb / 1024) };
 }
 
 async function benchApi(backend: "sqlite" | "etcd", endpoints: string[]) {
   const dir = mkdtempSync(join(tmpdir(), "k8ts-bench-api-"));
-  process.env["K8TS_LOG"] = "error";
-  const server = await startServer({
-    dataDir: dir,
-    port: 0,
-    bind: "127.0.0.1",
-    storeBackend: backend,
-    etcdEndpoints: endpoints,
-  });
-  const c = clientFor(server.kubeconfigPath);
+  const server = await spawnServer(
+    dir,
+    backend === "etcd" ? ["--store", "etcd", "--etcd-endpoints", endpoints.join(",")] : [],
+  );
+  const c = server.client;
   const ns = `bench-${backend}`;
   await c.call("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  const listRv = () =>
+    c
+      .call("GET", `/api/v1/namespaces/${ns}/configmaps?limit=1`)
+      .then((r) => (JSON.parse(r.body) as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
   const cm = (name: string) => ({
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -113,15 +117,18 @@ async function benchApi(backend: "sqlite" | "etcd", endpoints: string[]) {
   const watchers = 100;
   const lat: number[] = [];
   const reqs: Array<{ destroy(): void }> = [];
+  // one connection per watch (HTTP/1.1), beside the pooled agent
+  const watchAgent = new Agent({ ...c.agent.options, keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
   let opened = 0;
+  const watchFromRv = await listRv();
   await new Promise<void>((resolve) => {
     for (let w = 0; w < watchers; w++) {
       const req = request(
         {
-          agent: c.agent,
+          agent: watchAgent,
           host: c.base.hostname,
           port: c.base.port,
-          path: `/api/v1/namespaces/${ns}/configmaps?watch=true&resourceVersion=${server.api.cache.rv}&labelSelector=bench%3Dwatch`,
+          path: `/api/v1/namespaces/${ns}/configmaps?watch=true&resourceVersion=${watchFromRv}&labelSelector=bench%3Dwatch`,
         },
         (res) => {
           let buf = "";
@@ -153,6 +160,7 @@ async function benchApi(backend: "sqlite" | "etcd", endpoints: string[]) {
   }
   await new Promise((r) => setTimeout(r, 500));
   for (const r of reqs) r.destroy();
+  watchAgent.destroy();
   lat.sort((a, b) => a - b);
   c.agent.destroy();
   await server.stop();

@@ -259,6 +259,8 @@ export class ResourceHandlers {
       "content-type": output.kind === "table" ? "application/json" : "application/json",
       "cache-control": "no-cache, private",
     });
+    // clients (client-go informers, client-node) wait for the headers before the first event
+    (res as { flushHeaders(): void }).flushHeaders();
     const write = (type: string, object: unknown): void => {
       if (closed) return;
       (res as NodeJS.WritableStream).write(`${JSON.stringify({ type, object })}\n`);

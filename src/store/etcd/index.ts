@@ -144,7 +144,8 @@ export class EtcdStore implements Store {
   }
 
   async currentRevision(): Promise<number> {
-    const res = await this.call(() => this.client.kv.range({ key: this.k(""), count_only: true, limit: 1 }));
+    // etcd refuses an empty key: ask for a key that cannot exist (the answer's header carries the revision)
+    const res = await this.call(() => this.client.kv.range({ key: this.k("\u0000"), count_only: true, limit: 1 }));
     // A fresh etcd reports revision 1 before any write; its first write is revision 2.
     return this.header(res.header);
   }
