@@ -6,6 +6,7 @@
 import YAML from "yaml";
 import { applyPatch, serverSideApply, updateManagedFields } from "../api/patch/index.js";
 import { decodeObject, PROTOBUF_CONTENT_TYPE } from "../api/protobuf/index.js";
+import { QUANTITY_FORMAT_ERROR, Quantity } from "../api/quantity.js";
 import { findUnknownFields, type SchemaNode, schemaForKind, schemaFromOpenAPIV3 } from "../api/schema/index.js";
 import { isRecord, type KObject, parseApiVersion } from "../api/types.js";
 import type { Catalog, ServedVersion } from "./catalog.js";
@@ -328,43 +329,78 @@ export class ResourceHandlers {
     }
   }
 
-  /** Decodes a request body into an object (JSON, YAML or protobuf). */
-  private decode(req: Req, body: Buffer): KObject {
+  /** Decodes a request body into an object (JSON, YAML or protobuf), worded as upstream's decoder. */
+  private decode(req: Req, body: Buffer, expectedKind: string): KObject {
     const ct = contentTypeOf(req);
+    const unrecognized = `the object provided is unrecognized (must be of type ${expectedKind})`;
     let value: unknown;
-    try {
-      if (ct === PROTOBUF_CONTENT_TYPE) return decodeObject(body);
-      if (ct === "application/yaml" || ct === "application/apply-patch+yaml") value = YAML.parse(body.toString("utf8"));
-      else if (ct === "application/json" || ct === "" || ct.endsWith("+json"))
+    if (ct === PROTOBUF_CONTENT_TYPE) return decodeObject(body);
+    if (ct === "application/yaml" || ct === "application/apply-patch+yaml") {
+      try {
+        value = YAML.parse(body.toString("utf8"));
+      } catch (err) {
+        const line = (err as { linePos?: Array<{ line: number }> }).linePos?.[0]?.line ?? 1;
+        const text = String((err as Error).message)
+          .split("\n")[0]!
+          .replace(/ at line \d+, column \d+:?$/, "");
+        throw badRequest(`${unrecognized}: error converting YAML to JSON: yaml: line ${line}: ${text}`);
+      }
+    } else if (ct === "application/json" || ct === "" || ct.endsWith("+json")) {
+      try {
         value = JSON.parse(body.toString("utf8"));
-      else throw unsupportedMediaType(ct);
-    } catch (err) {
-      if (err instanceof ApiError) throw err;
-      throw badRequest(`the object provided is unrecognized or malformed: ${(err as Error).message}`);
+      } catch (err) {
+        throw badRequest(`${unrecognized}: couldn't get version/kind; json parse error: ${(err as Error).message}`);
+      }
+    } else {
+      throw unsupportedMediaType(ct);
     }
-    if (!isRecord(value)) throw badRequest("Object 'Kind' is missing in the request body");
+    if (!isRecord(value))
+      throw badRequest(`${unrecognized}: couldn't get version/kind; json parse error: not an object`);
     if (!isRecord(value["metadata"])) value["metadata"] = {};
     return value as KObject;
   }
 
+  /**
+   * The body's apiVersion/kind must name this resource (any served version of it); missing ones
+   * are taken from the URL, as upstream's decoder defaults them.
+   */
   private checkKind(sv: ServedVersion, obj: KObject): void {
-    if (obj.kind === undefined || obj.kind === "")
-      throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(obj).slice(0, 200)}'`);
-    if (obj.apiVersion === undefined) obj.apiVersion = sv.apiVersion;
-    if (obj.kind !== sv.def.kind || obj.apiVersion !== sv.apiVersion) {
-      const { group, version } = parseApiVersion(obj.apiVersion);
-      const other = this.catalog.lookupKind(obj.apiVersion, obj.kind);
-      if (!other || other.def.storageVersion !== sv.def.storageVersion || other.def.kind !== sv.def.kind) {
-        throw badRequest(
-          `the API version in the data (${obj.apiVersion}) does not match the expected API version (${sv.apiVersion})`.replace(
-            /^/,
-            obj.kind !== sv.def.kind ? `the object provided is unrecognized (must be of type ${sv.def.kind}): ` : "",
-          ),
-        );
+    if (obj.kind === undefined || obj.kind === "") obj.kind = sv.def.kind;
+    if (obj.apiVersion === undefined || obj.apiVersion === "") obj.apiVersion = sv.apiVersion;
+    if (obj.kind === sv.def.kind && obj.apiVersion === sv.apiVersion) return;
+    const other = this.catalog.lookupKind(obj.apiVersion, obj.kind);
+    if (other && other.def.storageVersion === sv.def.storageVersion && other.def.kind === sv.def.kind) return;
+    const { version } = parseApiVersion(obj.apiVersion);
+    throw badRequest(
+      `${obj.kind} in version "${version}" cannot be handled as a ${sv.def.kind}: ` +
+        (other
+          ? `the object provided is of kind ${obj.kind}, not ${sv.def.kind}`
+          : `no kind "${obj.kind}" is registered for version "${obj.apiVersion}" in scheme "k8ts"`),
+    );
+  }
+
+  /** Quantities that do not parse fail decoding (400), before validation, as upstream's decoder does. */
+  private checkQuantities(sv: ServedVersion, obj: unknown, schema: SchemaNode | undefined): void {
+    if (!schema) return;
+    const walk = (v: unknown, node: SchemaNode | undefined): void => {
+      if (!node || v === null || v === undefined) return;
+      if (node.definition === "io.k8s.apimachinery.pkg.api.resource.Quantity") {
+        if (typeof v === "number") return;
+        if (typeof v !== "string" || Quantity.tryParse(v) === undefined) {
+          const { version } = parseApiVersion(sv.apiVersion);
+          throw badRequest(
+            `${sv.def.kind} in version "${version}" cannot be handled as a ${sv.def.kind}: ${QUANTITY_FORMAT_ERROR}`,
+          );
+        }
+        return;
       }
-      void group;
-      void version;
-    }
+      if (Array.isArray(v)) {
+        for (const item of v) walk(item, node.items);
+      } else if (isRecord(v)) {
+        for (const [k, child] of Object.entries(v)) walk(child, node.properties?.[k] ?? node.additionalProperties);
+      }
+    };
+    walk(obj, schema);
   }
 
   /** fieldValidation: Strict rejects unknown fields, Warn (the default) warns, Ignore does nothing. */
@@ -373,9 +409,9 @@ export class ResourceHandlers {
     if (mode !== "Strict" && mode !== "Warn" && mode !== "Ignore") {
       throw badRequest(`fieldValidation parameter unsupported: ${mode}`);
     }
-    if (mode === "Ignore") return;
     const schema = this.schemaOf(sv);
-    if (!schema) return;
+    this.checkQuantities(sv, obj, schema);
+    if (mode === "Ignore" || !schema) return;
     const unknown = findUnknownFields(obj, schema);
     if (unknown.length === 0) return;
     if (mode === "Strict") throw badRequest(`strict decoding error: ${unknown.join(", ")}`);
@@ -404,7 +440,7 @@ export class ResourceHandlers {
     query: URLSearchParams,
     ctx: RequestContext,
   ): Promise<void> {
-    const obj = this.decode(req, await readBody(req));
+    const obj = this.decode(req, await readBody(req), sv.def.kind);
     this.checkKind(sv, obj);
     if (obj.metadata.resourceVersion) {
       // upstream's storage layer refuses this (a 500, as a real cluster answers)
@@ -434,7 +470,7 @@ export class ResourceHandlers {
     query: URLSearchParams,
     ctx: RequestContext,
   ): Promise<void> {
-    const obj = this.decode(req, await readBody(req));
+    const obj = this.decode(req, await readBody(req), sv.def.kind);
     const manager = this.manager(query, ctx);
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
     if (ri.subresource === "scale") {
@@ -467,7 +503,7 @@ export class ResourceHandlers {
         sv,
         undefined,
         ri.name,
-        "",
+        "finalize",
         (cur) => {
           if (!cur) throw new Error("unreachable");
           const spec = isRecord(obj["spec"]) ? obj["spec"] : {};
@@ -557,7 +593,7 @@ export class ResourceHandlers {
       ri.subresource,
       (cur) => {
         if (isApply) {
-          const applied = this.decode(req, body);
+          const applied = this.decode(req, body, sv.def.kind);
           this.checkKind(sv, applied);
           this.fieldValidation(sv, applied, query, ctx);
           const live = cur ? this.out(sv, cur) : undefined;
@@ -682,13 +718,13 @@ export class ResourceHandlers {
     const sub = ri.subresource;
     void ctx;
     if (sub === "binding" && ri.verb === "create") {
-      const binding = this.decode(req, await readBody(req));
+      const binding = this.decode(req, await readBody(req), "Binding");
       await this.bind(sv, ri.namespace, ri.name, binding, isDryRun(query));
       sendJSON(res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
       return;
     }
     if (sub === "eviction" && ri.verb === "create") {
-      const eviction = this.decode(req, await readBody(req));
+      const eviction = this.decode(req, await readBody(req), "Eviction");
       const opts = isRecord(eviction["deleteOptions"]) ? eviction["deleteOptions"] : {};
       const del: DeleteOptions = { dryRun: isDryRun(query) };
       if (typeof opts["gracePeriodSeconds"] === "number") del.gracePeriodSeconds = opts["gracePeriodSeconds"];

@@ -243,9 +243,17 @@ export class Registry {
     } else {
       const from = parseRv(rv);
       const events = rc.eventsSince(from);
-      if (events === undefined) return this.watchFromStore(sub, from, deliver, opts, () => stopped, () => {
-        stopped = true;
-      });
+      if (events === undefined)
+        return this.watchFromStore(
+          sub,
+          from,
+          deliver,
+          opts,
+          () => stopped,
+          () => {
+            stopped = true;
+          },
+        );
       backlog = events;
     }
     for (const ev of backlog) deliver(ev);
@@ -401,6 +409,8 @@ export class Registry {
       if (wantRv !== undefined && wantRv !== "" && wantRv !== String(current.rv)) {
         throw conflict(sv.def.group, sv.def.plural, name, OPTIMISTIC_LOCK_MESSAGE);
       }
+      // an update without a resourceVersion is unconditional (upstream allows it for built-in kinds)
+      next.metadata.resourceVersion = String(current.rv);
       if (next.metadata.name !== undefined && next.metadata.name !== name) {
         throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
       }

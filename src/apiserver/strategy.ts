@@ -155,7 +155,7 @@ export function prepareForUpdate(def: ResourceDef, obj: KObject, old: KObject, s
   } else {
     delete meta.generation;
   }
-  if (def.kind === "Namespace") {
+  if (def.kind === "Namespace" && subresource !== "finalize") {
     // spec.finalizers only change through /finalize
     obj["spec"] = old["spec"];
   }

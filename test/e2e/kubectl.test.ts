@@ -468,9 +468,7 @@ describe("kubectl user stories", { skip }, () => {
       assert.equal(out, 'service "nginx" deleted\nstatefulset.apps "web" deleted\n');
     });
 
-    it("delete namespace removes the namespace and what is in it", {
-      todo: "namespaces stay Terminating with spec.finalizers [kubernetes], even empty ones",
-    }, async () => {
+    it("delete namespace removes the namespace and what is in it", async () => {
       assert.equal(await ok(["delete", "namespace", NS, "--timeout=10s"]), `namespace "${NS}" deleted\n`);
       assert.equal(await fails(["get", "ns", NS]), `Error from server (NotFound): namespaces "${NS}" not found\n`);
     });
