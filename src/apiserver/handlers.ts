@@ -3,9 +3,7 @@
  * encode (JSON, Table, PartialObjectMetadata), plus the subresources (status, scale, binding,
  * eviction, finalize) and watch streaming.
  */
-import YAML from "yaml";
 import { applyPatch, serverSideApply, updateManagedFields } from "../api/patch/index.js";
-import { decodeObject, PROTOBUF_CONTENT_TYPE } from "../api/protobuf/index.js";
 import { QUANTITY_FORMAT_ERROR, Quantity } from "../api/quantity.js";
 import { findUnknownFields, type SchemaNode, schemaForKind, schemaFromOpenAPIV3 } from "../api/schema/index.js";
 import { isRecord, type KObject, parseApiVersion } from "../api/types.js";
@@ -35,6 +33,22 @@ import type { Metrics } from "./metrics.js";
 import type { DeleteOptions, ObjectFilter, Registry } from "./rest.js";
 import { buildTable, type IncludeObject, partialObjectMetadata, printerOf } from "./table.js";
 import type { CachedObject } from "./watchcache.js";
+
+const PROTOBUF_CONTENT_TYPE = "application/vnd.kubernetes.protobuf";
+
+/**
+ * YAML and protobuf codecs load on first use: kubectl speaks JSON for nearly everything, and the
+ * two modules cost ~100 ms of start-up.
+ */
+const codecs: {
+  yaml?: typeof import("yaml");
+  protobuf?: typeof import("../api/protobuf/index.js");
+} = {};
+
+async function loadCodecs(needYaml: boolean, needProtobuf: boolean): Promise<void> {
+  if (needYaml && !codecs.yaml) codecs.yaml = await import("yaml");
+  if (needProtobuf && !codecs.protobuf) codecs.protobuf = await import("../api/protobuf/index.js");
+}
 
 export interface RequestContext {
   user: string;
@@ -107,6 +121,8 @@ export class ResourceHandlers {
     if (sv.def.namespaced === false && ri.namespace !== undefined) throw pageNotFound();
     if (sv.version.deprecated && sv.version.warning) ctx.warnings.push(sv.version.warning);
     const output = negotiate(parseAccept(req.headers.accept));
+    const ct = contentTypeOf(req);
+    await loadCodecs(output.kind === "yaml" || ct.includes("yaml"), ct === PROTOBUF_CONTENT_TYPE);
     const sub = ri.subresource;
     if (
       sub !== "" &&
@@ -158,7 +174,7 @@ export class ResourceHandlers {
     } else if (output.kind === "partial") {
       sendJSON(res, code, partialObjectMetadata(obj, output.apiVersion));
     } else if (output.kind === "yaml") {
-      sendJSON(res, code, YAML.stringify(this.out(sv, obj)), "application/yaml");
+      sendJSON(res, code, codecs.yaml!.stringify(this.out(sv, obj)), "application/yaml");
     } else {
       sendJSON(res, code, this.out(sv, obj));
     }
@@ -242,7 +258,7 @@ export class ResourceHandlers {
     const same = result.items.length === 0 || result.items[0]!.obj.apiVersion === sv.apiVersion;
     const items = same ? result.items.map((c) => c.json) : result.items.map((c) => JSON.stringify(this.out(sv, c.obj)));
     const text = `${head}${items.join(",")}]}`;
-    if (output.kind === "yaml") sendJSON(res, 200, YAML.stringify(JSON.parse(text)), "application/yaml");
+    if (output.kind === "yaml") sendJSON(res, 200, codecs.yaml!.stringify(JSON.parse(text)), "application/yaml");
     else sendJSON(res, 200, text);
   }
 
@@ -334,10 +350,10 @@ export class ResourceHandlers {
     const ct = contentTypeOf(req);
     const unrecognized = `the object provided is unrecognized (must be of type ${expectedKind})`;
     let value: unknown;
-    if (ct === PROTOBUF_CONTENT_TYPE) return decodeObject(body);
+    if (ct === PROTOBUF_CONTENT_TYPE) return codecs.protobuf!.decodeObject(body);
     if (ct === "application/yaml" || ct === "application/apply-patch+yaml") {
       try {
-        value = YAML.parse(body.toString("utf8"));
+        value = codecs.yaml!.parse(body.toString("utf8"));
       } catch (err) {
         const line = (err as { linePos?: Array<{ line: number }> }).linePos?.[0]?.line ?? 1;
         const text = String((err as Error).message)
@@ -630,7 +646,8 @@ export class ResourceHandlers {
     if (body.length > 0) {
       const ct = contentTypeOf(req);
       try {
-        const v: unknown = ct === PROTOBUF_CONTENT_TYPE ? decodeObject(body) : JSON.parse(body.toString("utf8"));
+        const v: unknown =
+          ct === PROTOBUF_CONTENT_TYPE ? codecs.protobuf!.decodeObject(body) : JSON.parse(body.toString("utf8"));
         if (isRecord(v)) opts = v;
       } catch {
         throw badRequest(

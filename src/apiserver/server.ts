@@ -6,7 +6,6 @@ import { createSecureServer, type Http2SecureServer } from "node:http2";
 import type { TLSSocket } from "node:tls";
 import { buildOpenAPI, type CustomResourceInput, type OpenAPIDocs, type ServedResource } from "../api/openapi/index.js";
 import { PatchError } from "../api/patch/index.js";
-import { encodeOpenAPIv2 } from "../api/protobuf/index.js";
 import type { Store } from "../store/types.js";
 import { log } from "../util/log.js";
 import { BuiltinAdmission } from "./admission.js";
@@ -18,6 +17,34 @@ import { parseAccept, parseResourcePath, type Req, type Res, sendError, sendJSON
 import { Metrics } from "./metrics.js";
 import { Registry } from "./rest.js";
 import { WatchCache } from "./watchcache.js";
+
+/** Times every store call into k8ts_store_request_duration_seconds. */
+function instrumentStore(store: Store, metrics: Metrics): Store {
+  const timed =
+    <A extends unknown[], R>(operation: string, fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const t = process.hrtime.bigint();
+      try {
+        return await fn(...args);
+      } finally {
+        metrics.storeLatency.observe({ operation, backend: store.backend }, Number(process.hrtime.bigint() - t) / 1e9);
+      }
+    };
+  return {
+    backend: store.backend,
+    get: timed("get", store.get.bind(store)),
+    list: timed("list", store.list.bind(store)),
+    count: timed("count", store.count.bind(store)),
+    create: timed("create", store.create.bind(store)),
+    update: timed("update", store.update.bind(store)),
+    delete: timed("delete", store.delete.bind(store)),
+    watch: store.watch.bind(store),
+    currentRevision: timed("currentRevision", store.currentRevision.bind(store)),
+    compactedRevision: store.compactedRevision.bind(store),
+    compact: timed("compact", store.compact.bind(store)),
+    close: store.close.bind(store),
+  };
+}
 
 export const KUBERNETES_VERSION = { major: "1", minor: "36", gitVersion: "v1.36.0-k8ts" };
 
@@ -55,8 +82,9 @@ export class ApiServer {
 
   constructor(opts: ApiServerOptions) {
     this.opts = opts;
-    this.cache = new WatchCache(opts.store);
-    this.registry = new Registry(opts.store, this.cache);
+    const store = instrumentStore(opts.store, this.metrics);
+    this.cache = new WatchCache(store);
+    this.registry = new Registry(store, this.cache);
     this.admission = new BuiltinAdmission(this.cache);
     this.registry.admission = this.admission;
     this.handlers = new ResourceHandlers(this.catalog, this.registry, this.metrics);
@@ -215,8 +243,12 @@ export class ApiServer {
         });
         return;
       case "/metrics": {
-        const text = await this.metrics.registry.metrics();
-        res.writeHead(200, { "content-type": this.metrics.registry.contentType });
+        for (const [prefix, n] of this.cache.counts()) {
+          const [, , group, plural] = prefix.split("/");
+          this.metrics.storeObjects.set(n, { resource: group === "core" ? (plural ?? "") : `${plural}.${group}` });
+        }
+        const text = this.metrics.render();
+        res.writeHead(200, { "content-type": this.metrics.contentType });
         res.end(text);
         return;
       }
@@ -242,7 +274,10 @@ export class ApiServer {
       case "/openapi/v2": {
         const docs = this.openapiDocs();
         if (accept.some((m) => m.type.startsWith("application/com.github.proto-openapi.spec.v2"))) {
-          this.openapi!.v2pb ??= Buffer.from(encodeOpenAPIv2(JSON.parse(docs.v2Json().toString("utf8"))));
+          if (!this.openapi!.v2pb) {
+            const { encodeOpenAPIv2 } = await import("../api/protobuf/index.js");
+            this.openapi!.v2pb = Buffer.from(encodeOpenAPIv2(JSON.parse(docs.v2Json().toString("utf8"))));
+          }
           res.writeHead(200, { "content-type": "application/com.github.proto-openapi.spec.v2.v1.0+protobuf" });
           res.end(this.openapi!.v2pb);
           return;

@@ -195,6 +195,11 @@ export class WatchCache {
     await this.waitFor(await this.store.currentRevision());
   }
 
+  /** Objects per resource key prefix. */
+  counts(): Array<[string, number]> {
+    return [...this.resources].map(([prefix, c]) => [prefix, c.items.size]);
+  }
+
   watcherCount(): number {
     let n = 0;
     for (const c of this.resources.values()) n += c.watcherCount;

@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { EtcdStore, type EtcdStoreOptions } from "./etcd/index.js";
+import type { EtcdStoreOptions } from "./etcd/index.js";
 import { MemoryStore } from "./memory/index.js";
-import { SqliteStore, type SqliteStoreOptions } from "./sqlite/index.js";
+import type { SqliteStoreOptions } from "./sqlite/index.js";
 import { type Store, StoreError } from "./types.js";
 
 export type { EtcdStoreOptions } from "./etcd/index.js";
@@ -20,7 +20,7 @@ export type {
   WatchOptions,
 } from "./types.js";
 export { StoreError } from "./types.js";
-export { EtcdStore, MemoryStore, SqliteStore };
+export { MemoryStore };
 
 export type StoreBackend = "sqlite" | "etcd" | "memory";
 
@@ -50,11 +50,14 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       return new MemoryStore();
     case "sqlite": {
       if (opts.dataDir === undefined) throw new StoreError("unavailable", "sqlite store: dataDir is required");
+      // backends load on demand: the etcd client alone costs ~150 ms of start-up
+      const { SqliteStore } = await import("./sqlite/index.js");
       return new SqliteStore({ ...opts.sqlite, path: join(opts.dataDir, opts.sqliteFile ?? "state.db") });
     }
     case "etcd": {
       const endpoints = opts.etcdEndpoints ?? [];
       if (endpoints.length === 0) throw new StoreError("unavailable", "etcd store: etcdEndpoints is required");
+      const { EtcdStore } = await import("./etcd/index.js");
       const store = new EtcdStore({ ...opts.etcd, endpoints, prefix: opts.etcdPrefix ?? "" });
       try {
         await store.currentRevision();
