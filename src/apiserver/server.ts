@@ -61,6 +61,8 @@ export interface ApiServerOptions {
   tokens: Map<string, User>;
   bind: string;
   port: number;
+  /** Recent events kept per resource for resuming watches (default 10000). */
+  watchCacheWindow?: number;
   /** host:port clients should use (discovery's serverAddressByClientCIDRs). */
   advertiseAddress?: string;
 }
@@ -83,7 +85,7 @@ export class ApiServer {
   constructor(opts: ApiServerOptions) {
     this.opts = opts;
     const store = instrumentStore(opts.store, this.metrics);
-    this.cache = new WatchCache(store);
+    this.cache = new WatchCache(store, opts.watchCacheWindow);
     this.registry = new Registry(store, this.cache);
     this.admission = new BuiltinAdmission(this.cache);
     this.registry.admission = this.admission;

@@ -31,8 +31,8 @@ export interface CacheWatcher {
   close(err?: Error): void;
 }
 
-/** How many recent events each resource keeps for resuming watches. */
-const EVENT_WINDOW = 10_000;
+/** How many recent events each resource keeps for resuming watches, by default. */
+export const DEFAULT_EVENT_WINDOW = 10_000;
 
 export class ResourceCache {
   readonly prefix: string;
@@ -42,17 +42,20 @@ export class ResourceCache {
   oldestRv: number;
   private watchers = new Set<CacheWatcher>();
 
-  constructor(prefix: string, startRv: number) {
+  private readonly window: number;
+
+  constructor(prefix: string, startRv: number, window = DEFAULT_EVENT_WINDOW) {
     this.prefix = prefix;
     this.oldestRv = startRv;
+    this.window = window;
   }
 
   apply(ev: CacheEvent): void {
     if (ev.type === "DELETED") this.items.delete(ev.object.key);
     else this.items.set(ev.object.key, ev.object);
     this.events.push(ev);
-    if (this.events.length > EVENT_WINDOW) {
-      const drop = this.events.splice(0, this.events.length - EVENT_WINDOW);
+    if (this.events.length > this.window) {
+      const drop = this.events.splice(0, this.events.length - this.window);
       this.oldestRv = drop[drop.length - 1]!.rv;
     }
     for (const w of this.watchers) w.push(ev);
@@ -120,8 +123,12 @@ export class WatchCache {
   private waiters: Array<{ rv: number; resolve: () => void }> = [];
   private failed: Error | undefined;
 
-  constructor(store: Store) {
+  private readonly window: number;
+
+  /** `window`: recent events kept per resource (older resumes read the store's history). */
+  constructor(store: Store, window = DEFAULT_EVENT_WINDOW) {
     this.store = store;
+    this.window = window;
   }
 
   async start(): Promise<void> {
@@ -177,7 +184,7 @@ export class WatchCache {
   resource(prefix: string): ResourceCache {
     let c = this.resources.get(prefix);
     if (!c) {
-      c = new ResourceCache(prefix, this.startRv);
+      c = new ResourceCache(prefix, this.startRv, this.window);
       this.resources.set(prefix, c);
     }
     return c;

@@ -25,6 +25,8 @@ export interface ServerConfig {
   /** "sqlite" (default), "etcd" or "memory". */
   storeBackend: "sqlite" | "etcd" | "memory";
   etcdEndpoints: string[];
+  /** Recent events kept per resource for resuming watches (default 10000; tests make it small). */
+  watchCacheWindow?: number;
 }
 
 export interface RunningServer {
@@ -67,6 +69,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     tokens: loadTokens(cfg.dataDir),
     bind: cfg.bind,
     port: cfg.port,
+    watchCacheWindow: cfg.watchCacheWindow,
   });
   await api.start();
   const host = cfg.bind === "0.0.0.0" || cfg.bind === "::" ? "127.0.0.1" : cfg.bind;

@@ -33,7 +33,7 @@ export function kubectlBinary(): string | undefined {
 }
 
 export async function startCluster(
-  opts: { store?: "sqlite" | "memory" | "etcd"; etcdEndpoints?: string[] } = {},
+  opts: { store?: "sqlite" | "memory" | "etcd"; etcdEndpoints?: string[]; watchCacheWindow?: number } = {},
 ): Promise<TestCluster> {
   process.env["K8TS_LOG"] ??= "error";
   const dataDir = mkdtempSync(join(tmpdir(), "k8ts-e2e-"));
@@ -43,6 +43,7 @@ export async function startCluster(
     bind: "127.0.0.1",
     storeBackend: opts.store ?? "sqlite",
     etcdEndpoints: opts.etcdEndpoints ?? [],
+    watchCacheWindow: opts.watchCacheWindow,
   });
   const bin = kubectlBinary() ?? "kubectl";
   const kubeconfig = server.kubeconfigPath;
