@@ -80,6 +80,7 @@ export class ApiServer {
   private server: Http2SecureServer | undefined;
   private openapi: { generation: number; docs: OpenAPIDocs; v2pb?: Buffer } | undefined;
   private ready = false;
+  private readonly certUsers = new WeakMap<object, User>();
   port = 0;
 
   constructor(opts: ApiServerOptions) {
@@ -144,13 +145,18 @@ export class ApiServer {
       if (user) return user;
     }
     const socket = req.socket as TLSSocket;
+    // the certificate of a connection does not change: decode it once per connection
+    const known = this.certUsers.get(socket);
+    if (known) return known;
     if (socket.authorized) {
       const cert = socket.getPeerCertificate();
       const cn = cert.subject?.CN;
       const o = cert.subject?.O;
       if (typeof cn === "string") {
         const groups = Array.isArray(o) ? o.map(String) : typeof o === "string" ? [o] : [];
-        return { name: cn, groups: [...groups, "system:authenticated"] };
+        const user = { name: cn, groups: [...groups, "system:authenticated"] };
+        this.certUsers.set(socket, user);
+        return user;
       }
     }
     return undefined;

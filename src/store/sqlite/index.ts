@@ -403,14 +403,15 @@ export class SqliteStore implements Store, EventLog {
     }
   }
 
-  /** Queues a write; writes queued in the same tick commit together, each with its own revision. */
+  /** Queues a write; writes queued in the same event-loop turn commit together, each with its own revision. */
   private write<T>(op: () => T): Promise<T> {
     if (this.closed) return Promise.reject(new StoreError("unavailable", "store is closed"));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        queueMicrotask(() => this.flush());
+        // setImmediate (not a microtask): writes from every request read in this loop turn share one commit
+        setImmediate(() => this.flush());
       }
     });
   }
