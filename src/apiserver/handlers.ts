@@ -192,8 +192,14 @@ export class ResourceHandlers {
     else this.send(res, code, sv, output, c.obj, query);
   }
 
-  private get(res: Res, ri: RequestInfo, sv: ServedVersion, output: Output, query: URLSearchParams): void {
-    const c = this.registry.get(sv, ri.namespace, ri.name);
+  private async get(
+    res: Res,
+    ri: RequestInfo,
+    sv: ServedVersion,
+    output: Output,
+    query: URLSearchParams,
+  ): Promise<void> {
+    const c = await this.registry.get(sv, ri.namespace, ri.name, query.get("resourceVersion") ?? undefined);
     if (ri.subresource === "scale") {
       sendJSON(res, 200, scaleOf(sv, c.obj));
       return;
@@ -749,7 +755,7 @@ export class ResourceHandlers {
       sendJSON(res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
       return;
     }
-    const pod = this.registry.get(sv, ri.namespace, ri.name);
+    const pod = await this.registry.get(sv, ri.namespace, ri.name);
     const spec = isRecord(pod.obj["spec"]) ? pod.obj["spec"] : {};
     if (!spec["nodeName"]) {
       throw badRequest(`pod ${ri.name} does not have a host assigned`);

@@ -122,7 +122,19 @@ export class Registry {
       .items.get(objectKey(sv.keyPrefix, sv.def.namespaced ? namespace : undefined, name));
   }
 
-  get(sv: ServedVersion, namespace: string | undefined, name: string): CachedObject {
+  /**
+   * A GET. With a shared store (etcd, several API servers) the cache first catches up with the
+   * store's current revision, so a read sees every write acknowledged by any server (upstream
+   * reads etcd with a quorum read); with an embedded store this server saw every write already.
+   */
+  async get(
+    sv: ServedVersion,
+    namespace: string | undefined,
+    name: string,
+    resourceVersion?: string,
+  ): Promise<CachedObject> {
+    if (this.store.backend === "etcd" && (resourceVersion === undefined || resourceVersion === ""))
+      await this.cache.sync();
     const c = this.cached(sv, namespace, name);
     if (!c) throw notFound(sv.def.group, sv.def.plural, name);
     return c;
