@@ -36,6 +36,9 @@ import type { CachedObject } from "./watchcache.js";
 
 const PROTOBUF_CONTENT_TYPE = "application/vnd.kubernetes.protobuf";
 
+/** Schema models of served CRD versions, built once per version (a CRD update makes a new CrdInfo). */
+const crdSchemas = new WeakMap<object, SchemaNode>();
+
 /**
  * YAML and protobuf codecs load on first use: kubectl speaks JSON for nearly everything, and the
  * two modules cost ~100 ms of start-up.
@@ -111,7 +114,15 @@ export class ResourceHandlers {
   }
 
   private schemaOf(sv: ServedVersion): SchemaNode | undefined {
-    if (sv.crd) return sv.crd.schema === undefined ? undefined : schemaFromOpenAPIV3(sv.crd.schema);
+    if (sv.crd) {
+      if (sv.crd.schema === undefined) return undefined;
+      let schema = crdSchemas.get(sv.crd);
+      if (!schema) {
+        schema = schemaFromOpenAPIV3(sv.crd.schema);
+        crdSchemas.set(sv.crd, schema);
+      }
+      return schema;
+    }
     return schemaForKind({ group: sv.def.group, version: sv.version.version, kind: sv.def.kind });
   }
 
@@ -449,6 +460,23 @@ export class ResourceHandlers {
     return ctx.userAgent.split("/")[0] || "unknown";
   }
 
+  /** managedFields bookkeeping of a non-apply write by `manager` (an Update entry). */
+  private recordUpdate(
+    sv: ServedVersion,
+    ri: RequestInfo,
+    cur: KObject,
+    next: KObject,
+    manager: string,
+    now: string,
+  ): KObject {
+    return updateManagedFields(cur, next, manager, {
+      schema: this.schemaOf(sv),
+      apiVersion: sv.apiVersion,
+      now,
+      subresource: ri.subresource || undefined,
+    });
+  }
+
   private toStorage(sv: ServedVersion, obj: KObject): KObject {
     return sv.converter.toStorage(obj);
   }
@@ -552,12 +580,7 @@ export class ResourceHandlers {
       ri.subresource,
       (cur) => {
         if (cur === undefined) return stored;
-        return updateManagedFields(cur, stored, manager, {
-          schema: this.schemaOf(sv),
-          apiVersion: sv.apiVersion,
-          now,
-          subresource: ri.subresource || undefined,
-        });
+        return this.recordUpdate(sv, ri, cur, stored, manager, now);
       },
       { dryRun: isDryRun(query), retry: false, createIfMissing: false },
     );
@@ -633,13 +656,7 @@ export class ResourceHandlers {
         const served = this.out(sv, cur);
         const patched = applyPatch(served === cur ? structuredClone(cur) : served, body, ct, schema);
         this.fieldValidation(sv, patched, query, ctx);
-        const stored = this.toStorage(sv, patched);
-        return updateManagedFields(cur, stored, manager, {
-          schema: this.schemaOf(sv),
-          apiVersion: sv.apiVersion,
-          now,
-          subresource: ri.subresource || undefined,
-        });
+        return this.recordUpdate(sv, ri, cur, this.toStorage(sv, patched), manager, now);
       },
       { dryRun: isDryRun(query), retry: true, createIfMissing: isApply },
     );
