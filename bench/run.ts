@@ -113,9 +113,12 @@ async function benchApi(backend: "sqlite" | "etcd", endpoints: string[]) {
     const r = await c.call("GET", `/api/v1/namespaces/${ns}/configmaps?limit=500`);
     if (r.code !== 200) throw new Error(`list: ${r.code}`);
   });
-  // watch delivery: 100 watchers, writes stamped with their send time
+  // watch delivery: 100 watchers; each write is stamped with its send time, and its acknowledgement
+  // time is kept, so latency is reported from the request's start and from the API's answer
   const watchers = 100;
   const lat: number[] = [];
+  const received: Array<{ name: string; at: number }> = [];
+  const acked = new Map<string, number>();
   const reqs: Array<{ destroy(): void }> = [];
   // one connection per watch (HTTP/1.1), beside the pooled agent
   const watchAgent = new Agent({ ...c.agent.options, keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
@@ -134,14 +137,20 @@ async function benchApi(backend: "sqlite" | "etcd", endpoints: string[]) {
           let buf = "";
           res.setEncoding("utf8");
           res.on("data", (d: string) => {
+            const at = Date.now();
             buf += d;
             let nl = buf.indexOf("\n");
             while (nl >= 0) {
               const line = buf.slice(0, nl);
               buf = buf.slice(nl + 1);
-              const ev = JSON.parse(line) as { object: { metadata: { annotations?: Record<string, string> } } };
+              const ev = JSON.parse(line) as {
+                object: { metadata: { name: string; annotations?: Record<string, string> } };
+              };
               const sent = Number(ev.object.metadata.annotations?.["sent"] ?? "0");
-              if (sent) lat.push(Date.now() - sent);
+              if (sent) {
+                lat.push(at - sent);
+                received.push({ name: ev.object.metadata.name, at });
+              }
               nl = buf.indexOf("\n");
             }
           });
@@ -157,11 +166,13 @@ async function benchApi(backend: "sqlite" | "etcd", endpoints: string[]) {
     obj.metadata["labels"] = { bench: "watch" };
     obj.metadata["annotations"] = { sent: String(Date.now()) };
     await c.call("POST", `/api/v1/namespaces/${ns}/configmaps`, obj);
+    acked.set(`w-${i}`, Date.now());
   }
   await new Promise((r) => setTimeout(r, 500));
   for (const r of reqs) r.destroy();
   watchAgent.destroy();
   lat.sort((a, b) => a - b);
+  const afterAck = received.map((r) => Math.max(0, r.at - (acked.get(r.name) ?? r.at))).sort((a, b) => a - b);
   c.agent.destroy();
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -169,7 +180,14 @@ async function benchApi(backend: "sqlite" | "etcd", endpoints: string[]) {
     create,
     get,
     list,
-    watch: { watchers, events: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99) },
+    watch: {
+      watchers,
+      events: lat.length,
+      p50: percentile(lat, 50),
+      p99: percentile(lat, 99),
+      ackP50: percentile(afterAck, 50),
+      ackP99: percentile(afterAck, 99),
+    },
   };
 }
 
@@ -211,7 +229,7 @@ async function main(): Promise<void> {
       `[${backend}] API list (500 items): ${api.list.perSec}/s p50 ${fmt(api.list.p50)} ms p99 ${fmt(api.list.p99)} ms`,
     );
     console.log(
-      `[${backend}] watch delivery, ${api.watch.watchers} watchers: ${api.watch.events} events, p50 ${api.watch.p50} ms p99 ${api.watch.p99} ms (target p99 < 10 ms)`,
+      `[${backend}] watch delivery, ${api.watch.watchers} watchers: ${api.watch.events} events; from the write request's start p50 ${api.watch.p50} ms p99 ${api.watch.p99} ms, after its acknowledgement p50 ${api.watch.ackP50} ms p99 ${api.watch.ackP99} ms (target p99 < 10 ms)`,
     );
     await etcd?.stop();
   }

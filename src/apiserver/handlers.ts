@@ -342,7 +342,14 @@ export class ResourceHandlers {
         filter: combined,
         resourceVersion: query.get("resourceVersion") ?? undefined,
         sendInitialEvents: sie === null ? undefined : sie === "true",
-        onEvent: (ev) => write(ev.type, toWire(ev.object.obj)),
+        onEvent: (ev) => {
+          if (output.kind === "json" && ev.object.obj.apiVersion === sv.apiVersion) {
+            // the cached JSON of the object is shared by every watcher: no per-watcher encoding
+            if (!closed) (res as NodeJS.WritableStream).write(`{"type":"${ev.type}","object":${ev.object.json}}\n`);
+          } else {
+            write(ev.type, toWire(ev.object.obj));
+          }
+        },
         onInitialEventsEnd: (rv) => {
           if (sie === "true" && bookmarks) bookmark(rv, { "k8s.io/initial-events-end": "true" });
         },
