@@ -5,7 +5,13 @@
  */
 import { applyPatch, serverSideApply, updateManagedFields } from "../api/patch/index.js";
 import { QUANTITY_FORMAT_ERROR, Quantity } from "../api/quantity.js";
-import { findUnknownFields, type SchemaNode, schemaForKind, schemaFromOpenAPIV3 } from "../api/schema/index.js";
+import {
+  findUnknownFields,
+  pruneUnknownFields,
+  type SchemaNode,
+  schemaForKind,
+  schemaFromOpenAPIV3,
+} from "../api/schema/index.js";
 import { isRecord, type KObject, parseApiVersion } from "../api/types.js";
 import type { Catalog, ServedVersion } from "./catalog.js";
 import {
@@ -443,19 +449,33 @@ export class ResourceHandlers {
     walk(obj, schema);
   }
 
-  /** fieldValidation: Strict rejects unknown fields, Warn (the default) warns, Ignore does nothing. */
-  private fieldValidation(sv: ServedVersion, obj: unknown, query: URLSearchParams, ctx: RequestContext): void {
+  /**
+   * fieldValidation: Strict rejects unknown fields, Warn (the default) warns, Ignore does not; in
+   * the last two the unknown fields are dropped, as decoding into upstream's typed objects does.
+   * `decoded`: the object is a request body (create/update), whose errors upstream words as decoding errors.
+   */
+  private fieldValidation(
+    sv: ServedVersion,
+    obj: unknown,
+    query: URLSearchParams,
+    ctx: RequestContext,
+    decoded = false,
+  ): void {
     const mode = query.get("fieldValidation") ?? "Warn";
     if (mode !== "Strict" && mode !== "Warn" && mode !== "Ignore") {
       throw badRequest(`fieldValidation parameter unsupported: ${mode}`);
     }
     const schema = this.schemaOf(sv);
     this.checkQuantities(sv, obj, schema);
-    if (mode === "Ignore" || !schema) return;
-    const unknown = findUnknownFields(obj, schema);
-    if (unknown.length === 0) return;
-    if (mode === "Strict") throw badRequest(`strict decoding error: ${unknown.join(", ")}`);
+    if (!schema) return;
+    const unknown = mode === "Ignore" ? [] : findUnknownFields(obj, schema);
+    if (unknown.length > 0 && mode === "Strict") {
+      const { version } = parseApiVersion(sv.apiVersion);
+      const prefix = decoded ? `${sv.def.kind} in version "${version}" cannot be handled as a ${sv.def.kind}: ` : "";
+      throw badRequest(`${prefix}strict decoding error: ${unknown.join(", ")}`);
+    }
     ctx.warnings.push(...unknown);
+    pruneUnknownFields(obj, schema);
   }
 
   private manager(query: URLSearchParams, ctx: RequestContext): string {
@@ -503,7 +523,7 @@ export class ResourceHandlers {
       // upstream's storage layer refuses this (a 500, as a real cluster answers)
       throw internal("resourceVersion should not be set on objects to be created");
     }
-    this.fieldValidation(sv, obj, query, ctx);
+    this.fieldValidation(sv, obj, query, ctx, true);
     const stored = this.toStorage(sv, obj);
     const manager = this.manager(query, ctx);
     const withFields = updateManagedFields(undefined, stored, manager, {
@@ -573,7 +593,7 @@ export class ResourceHandlers {
       return;
     }
     this.checkKind(sv, obj);
-    this.fieldValidation(sv, obj, query, ctx);
+    this.fieldValidation(sv, obj, query, ctx, true);
     const stored = this.toStorage(sv, obj);
     if (stored.metadata.name !== undefined && stored.metadata.name !== ri.name) {
       throw badRequest(
@@ -609,6 +629,14 @@ export class ResourceHandlers {
         415,
         "UnsupportedMediaType",
         `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+      );
+    }
+    if (sv.crd && ct === "application/strategic-merge-patch+json") {
+      // custom resources have no patch strategies: upstream refuses strategic merge patch
+      throw new ApiError(
+        415,
+        "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
       );
     }
     const body = await readBody(req);
@@ -702,6 +730,7 @@ export class ResourceHandlers {
         `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan", "nil"`,
       );
     } else if (orphan === true || orphan === "true") out.propagationPolicy = "Orphan";
+    if (orphan === false || orphan === "false") out.orphanDependentsFalse = true;
     if (isRecord(opts["preconditions"])) {
       const p = opts["preconditions"];
       out.preconditions = {
@@ -729,7 +758,8 @@ export class ResourceHandlers {
       sendJSON(res, 200, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details });
       return;
     }
-    this.send(res, deleted ? 200 : 202, sv, output, object.obj, query);
+    // upstream answers 202 only for a pending delete with orphanDependents=false; otherwise 200
+    this.send(res, !deleted && opts.orphanDependentsFalse ? 202 : 200, sv, output, object.obj, query);
   }
 
   private async deleteCollection(

@@ -33,6 +33,8 @@ export interface DeleteOptions {
   gracePeriodSeconds?: number;
   propagationPolicy?: "Orphan" | "Background" | "Foreground";
   preconditions?: { uid?: string; resourceVersion?: string };
+  /** orphanDependents=false was sent (deprecated; only changes the answer's status code). */
+  orphanDependentsFalse?: boolean;
 }
 
 export type ObjectFilter = (obj: KObject) => boolean;
@@ -332,7 +334,7 @@ export class Registry {
     };
   }
 
-  private async checkNamespace(sv: ServedVersion, namespace: string | undefined): Promise<void> {
+  private async checkNamespace(sv: ServedVersion, namespace: string | undefined, name: string): Promise<void> {
     if (!sv.def.namespaced) return;
     if (!namespace) throw badRequest("the server could not find the requested resource");
     const nsCache = this.cache.resource("/registry/core/namespaces/");
@@ -342,7 +344,7 @@ export class Registry {
       throw forbidden(
         sv.def.group,
         sv.def.plural,
-        "",
+        name,
         `unable to create new content in namespace ${namespace} because it is being terminated`,
       ).withCause("NamespaceTerminating", `namespace ${namespace} is being terminated`, "metadata.namespace");
     }
@@ -371,7 +373,7 @@ export class Registry {
       delete meta.namespace;
     }
     if (!meta.name && meta.generateName) meta.name = meta.generateName + generateNameSuffix();
-    await this.checkNamespace(sv, meta.namespace);
+    await this.checkNamespace(sv, meta.namespace, meta.name ?? "");
     prepareForCreate(sv.def, obj);
     if (this.admission) await this.admission.admit("create", sv, obj, undefined, opts);
     const key = objectKey(sv.keyPrefix, sv.def.namespaced ? meta.namespace : undefined, meta.name ?? "");
@@ -526,6 +528,10 @@ export class Registry {
         if (isTerminating(obj)) {
           // already being deleted: only a shorter grace period changes anything
           if (grace > 0 && (obj.metadata.deletionGracePeriodSeconds ?? 0) > grace) {
+            // a shorter grace period moves the deletion time earlier by the difference
+            const shortenMs = ((obj.metadata.deletionGracePeriodSeconds ?? 0) - grace) * 1000;
+            const at = Date.parse(obj.metadata.deletionTimestamp ?? new Date().toISOString()) - shortenMs;
+            obj.metadata.deletionTimestamp = new Date(at).toISOString().replace(/\.\d{3}Z$/, "Z");
             obj.metadata.deletionGracePeriodSeconds = grace;
           } else if (grace === 0 && finalizers.length === 0 && !needsFinalizing) {
             // fall through to removal below

@@ -83,6 +83,14 @@ export function prepareForCreate(def: ResourceDef, obj: KObject): void {
     case "PersistentVolumeClaim":
       obj["status"] = { phase: "Pending" };
       break;
+    case "CustomResourceDefinition": {
+      // the CRD controller deletes the custom resources before the CRD goes
+      const finalizers = meta.finalizers ?? [];
+      if (!finalizers.includes("customresourcecleanup.apiextensions.k8s.io")) {
+        meta.finalizers = [...finalizers, "customresourcecleanup.apiextensions.k8s.io"];
+      }
+      break;
+    }
     case "Job":
       if (obj.apiVersion === "batch/v1") prepareJob(obj);
       break;

@@ -197,9 +197,34 @@ export class WatchCache {
     return new Promise((resolve) => this.waiters.push({ rv, resolve }));
   }
 
-  /** Waits until the cache has caught up with the store's current revision (a consistent read). */
-  async sync(): Promise<void> {
-    await this.waitFor(await this.store.currentRevision());
+  private syncQueue: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+  private syncRunning = false;
+
+  /**
+   * Waits until the cache has caught up with the store's current revision (a consistent read).
+   * Concurrent callers share store round trips: a caller joins the next revision query that
+   * starts after it arrived, so every caller still sees every write acknowledged before its call.
+   */
+  sync(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.syncQueue.push({ resolve, reject });
+      if (!this.syncRunning) void this.runSync();
+    });
+  }
+
+  private async runSync(): Promise<void> {
+    this.syncRunning = true;
+    while (this.syncQueue.length > 0) {
+      const batch = this.syncQueue;
+      this.syncQueue = [];
+      try {
+        await this.waitFor(await this.store.currentRevision());
+        for (const b of batch) b.resolve();
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+    this.syncRunning = false;
   }
 
   /** Objects per resource key prefix. */

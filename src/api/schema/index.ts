@@ -7,4 +7,5 @@ export {
   schemaForKind,
   schemaFromOpenAPIV3,
 } from "./model.js";
+export { pruneUnknownFields } from "./prune.js";
 export { findDuplicateFields, findUnknownFields } from "./unknown.js";

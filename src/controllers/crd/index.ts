@@ -6,6 +6,8 @@ import { isRecord, type KObject } from "../../api/types.js";
 import type { LocalClient } from "../client.js";
 import { type ReconcileResult, WorkQueue } from "../queue.js";
 
+export const CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io";
+
 export class CrdController {
   private readonly client: LocalClient;
   private readonly queue: WorkQueue;
@@ -27,6 +29,36 @@ export class CrdController {
     this.queue.stop();
   }
 
+  /**
+   * A CRD being deleted: its custom resources are deleted first, then the cleanup finalizer goes
+   * and with it the CRD (upstream's customresourcecleanup finalizer).
+   */
+  private async cleanUp(crd: KObject): Promise<ReconcileResult> {
+    const name = crd.metadata.name ?? "";
+    const spec = isRecord(crd["spec"]) ? crd["spec"] : {};
+    const names = isRecord(spec["names"]) ? spec["names"] : {};
+    const versions = Array.isArray(spec["versions"]) ? spec["versions"].filter(isRecord) : [];
+    const storage = versions.find((v) => v["storage"] === true);
+    const sv = storage
+      ? this.client.catalog.lookup(String(spec["group"]), String(storage["name"]), String(names["plural"]))
+      : undefined;
+    if (sv) {
+      const remaining = await this.client.list(sv);
+      for (const c of remaining) {
+        if (c.obj.metadata.deletionTimestamp === undefined) {
+          await this.client.delete(sv, c.obj.metadata.namespace, c.obj.metadata.name ?? "", { gracePeriodSeconds: 0 });
+        }
+      }
+      if (remaining.length > 0) return { requeueAfterMs: 500 };
+    }
+    const res = this.client.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+    await this.client.update(res, undefined, name, "", (o) => {
+      o.metadata.finalizers = (o.metadata.finalizers ?? []).filter((f) => f !== CLEANUP_FINALIZER);
+      return o;
+    });
+    return undefined;
+  }
+
   async reconcile(name: string): Promise<ReconcileResult> {
     const res = this.client.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions");
     const crd = this.client.get(res, undefined, name);
@@ -34,10 +66,7 @@ export class CrdController {
       this.client.catalog.removeCrd(name);
       return undefined;
     }
-    if (crd.metadata.deletionTimestamp !== undefined) {
-      this.client.catalog.removeCrd(name);
-      return undefined;
-    }
+    if (crd.metadata.deletionTimestamp !== undefined) return this.cleanUp(crd);
     this.client.catalog.upsertCrd(crd);
     const status = isRecord(crd["status"]) ? crd["status"] : {};
     const conditions = Array.isArray(status["conditions"]) ? status["conditions"].filter(isRecord) : [];
