@@ -6,6 +6,7 @@
 import { applyPatch, serverSideApply, updateManagedFields } from "../api/patch/index.js";
 import { QUANTITY_FORMAT_ERROR, Quantity } from "../api/quantity.js";
 import {
+  findTypeError,
   findUnknownFields,
   pruneUnknownFields,
   type SchemaNode,
@@ -411,6 +412,15 @@ export class ResourceHandlers {
    * are taken from the URL, as upstream's decoder defaults them.
    */
   private checkKind(sv: ServedVersion, obj: KObject): void {
+    for (const field of ["apiVersion", "kind"] as const) {
+      const v: unknown = obj[field];
+      if (v !== undefined && v !== null && typeof v !== "string") {
+        throw badRequest(
+          `the object provided is unrecognized (must be of type ${sv.def.kind}): couldn't get version/kind; json parse error: json: cannot unmarshal ${Array.isArray(v) ? "array" : typeof v === "boolean" ? "bool" : typeof v} into Go struct field .${field} of type string`,
+        );
+      }
+      if (v === null) delete obj[field];
+    }
     if (obj.kind === undefined || obj.kind === "") obj.kind = sv.def.kind;
     if (obj.apiVersion === undefined || obj.apiVersion === "") obj.apiVersion = sv.apiVersion;
     if (obj.kind === sv.def.kind && obj.apiVersion === sv.apiVersion) return;
@@ -466,8 +476,13 @@ export class ResourceHandlers {
       throw badRequest(`fieldValidation parameter unsupported: ${mode}`);
     }
     const schema = this.schemaOf(sv);
-    this.checkQuantities(sv, obj, schema);
     if (!schema) return;
+    const typeError = findTypeError(obj, schema, sv.def.kind);
+    if (typeError) {
+      const { version } = parseApiVersion(sv.apiVersion);
+      throw badRequest(`${sv.def.kind} in version "${version}" cannot be handled as a ${sv.def.kind}: ${typeError}`);
+    }
+    this.checkQuantities(sv, obj, schema);
     const unknown = mode === "Ignore" ? [] : findUnknownFields(obj, schema);
     if (unknown.length > 0 && mode === "Strict") {
       const { version } = parseApiVersion(sv.apiVersion);
@@ -519,11 +534,11 @@ export class ResourceHandlers {
   ): Promise<void> {
     const obj = this.decode(req, await readBody(req), sv.def.kind);
     this.checkKind(sv, obj);
+    this.fieldValidation(sv, obj, query, ctx, true);
     if (obj.metadata.resourceVersion) {
       // upstream's storage layer refuses this (a 500, as a real cluster answers)
       throw internal("resourceVersion should not be set on objects to be created");
     }
-    this.fieldValidation(sv, obj, query, ctx, true);
     const stored = this.toStorage(sv, obj);
     const manager = this.manager(query, ctx);
     const withFields = updateManagedFields(undefined, stored, manager, {

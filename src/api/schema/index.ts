@@ -8,4 +8,5 @@ export {
   schemaFromOpenAPIV3,
 } from "./model.js";
 export { pruneUnknownFields } from "./prune.js";
+export { findTypeError } from "./typecheck.js";
 export { findDuplicateFields, findUnknownFields } from "./unknown.js";

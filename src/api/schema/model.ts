@@ -37,6 +37,8 @@ export interface SchemaNode {
   preserveUnknownFields?: boolean;
   /** `x-kubernetes-embedded-resource`: apiVersion, kind and metadata are implied. */
   embeddedResource?: boolean;
+  /** scalar: the JSON type values must have ("int-or-string" accepts both; Quantity also takes numbers). */
+  scalarType?: "string" | "integer" | "number" | "boolean" | "int-or-string";
   /** The definition name this node came from (swagger), for debugging. */
   definition?: string;
 }
@@ -186,6 +188,10 @@ function shallowNode(s: Record<string, unknown>): SchemaNode {
   else kind = "unknown";
   const node: SchemaNode = { kind, ...ext };
   if (kind === "object") node.properties = {};
+  if (kind === "scalar") {
+    if (s["x-kubernetes-int-or-string"] === true || s["format"] === "int-or-string") node.scalarType = "int-or-string";
+    else if (type === "string" || type === "integer" || type === "number" || type === "boolean") node.scalarType = type;
+  }
   return node;
 }
 
@@ -208,7 +214,11 @@ function typeMetaFields(): Record<string, SchemaNode> {
     kind: "unknown",
     preserveUnknownFields: true,
   };
-  return { apiVersion: { kind: "scalar" }, kind: { kind: "scalar" }, metadata: meta };
+  return {
+    apiVersion: { kind: "scalar", scalarType: "string" },
+    kind: { kind: "scalar", scalarType: "string" },
+    metadata: meta,
+  };
 }
 
 function fromV3(s: unknown): SchemaNode {
