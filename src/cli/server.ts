@@ -2,13 +2,17 @@
  * `k8ts server`: opens the store, makes the PKI and kubeconfig on first start, starts the API
  * server and the built-in controllers, and prints how to point kubectl at it.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { ApiServer, type User } from "../apiserver/server.js";
 import { LocalClient } from "../controllers/client.js";
 import { CrdController } from "../controllers/crd/index.js";
+import { EventTTLController } from "../controllers/eventttl/index.js";
+import { LeaderElector } from "../controllers/leaderelection.js";
 import { NamespaceController } from "../controllers/namespace/index.js";
+import { RootCACertPublisher } from "../controllers/rootcacert/index.js";
 import { ServiceAccountController } from "../controllers/serviceaccount/index.js";
 import { defaultSans, ensurePki, kubeconfig } from "../pki/index.js";
 import { openStore } from "../store/index.js";
@@ -34,6 +38,7 @@ export interface RunningServer {
   store: Store;
   kubeconfigPath: string;
   url: string;
+  elector: LeaderElector;
   stop(): Promise<void>;
 }
 
@@ -79,9 +84,26 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     new CrdController(client),
     new NamespaceController(client),
     new ServiceAccountController(client),
+    new RootCACertPublisher(client, pki.caCert),
+    new EventTTLController(client),
   ];
   await import("./bootstrap.js").then((m) => m.bootstrap(client, { serviceIP, advertiseIP: host, port: api.port }));
-  for (const c of controllers) c.start();
+  // Several servers may share an etcd store: the one holding the lease runs the controllers.
+  let running = false;
+  const elector = new LeaderElector(client, {
+    identity: `${hostname()}_${randomUUID()}`,
+    onStartedLeading: () => {
+      if (running) return;
+      running = true;
+      for (const c of controllers) c.start();
+    },
+    onStoppedLeading: () => {
+      if (!running) return;
+      running = false;
+      for (const c of controllers) c.stop();
+    },
+  });
+  elector.start();
   const kubeconfigPath = join(cfg.dataDir, "kubeconfig.yaml");
   writeFileSync(kubeconfigPath, kubeconfig(url, pki, { cert: pki.adminCert, key: pki.adminKey }), { mode: 0o600 });
   api.markReady();
@@ -91,8 +113,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     store,
     kubeconfigPath,
     url,
+    elector,
     stop: async () => {
-      for (const c of controllers) c.stop();
+      await elector.stop();
       await api.stop();
       await store.close();
     },

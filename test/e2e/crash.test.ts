@@ -96,7 +96,7 @@ describe("kill -9 during writes", () => {
           const r = await first.client.call("POST", `/api/v1/namespaces/${ns}/configmaps`, {
             apiVersion: "v1",
             kind: "ConfigMap",
-            metadata: { name },
+            metadata: { name, labels: { load: "crash" } },
             data: { n: name },
           });
           if (r.code === 201) {
@@ -120,13 +120,18 @@ describe("kill -9 during writes", () => {
       const list = JSON.parse((await second.client.call("GET", `/api/v1/namespaces/${ns}/configmaps`)).body) as {
         items: Array<{ metadata: { name: string; resourceVersion: string } }>;
       };
-      const stored = new Map(list.items.map((i) => [i.metadata.name, i.metadata.resourceVersion]));
+      // the load's objects (controllers also write a kube-root-ca.crt ConfigMap into the namespace)
+      const stored = new Map(
+        list.items
+          .filter((i) => i.metadata.name.startsWith("cm-"))
+          .map((i) => [i.metadata.name, i.metadata.resourceVersion]),
+      );
       for (const [name, rv] of acked) {
         assert.equal(stored.get(name), rv, `acknowledged ${name} at ${rv} must be stored with that revision`);
       }
       const events = await collectWatch(
         second.client,
-        `/api/v1/namespaces/${ns}/configmaps?watch=true&resourceVersion=${start.metadata.resourceVersion}`,
+        `/api/v1/namespaces/${ns}/configmaps?watch=true&resourceVersion=${start.metadata.resourceVersion}&labelSelector=load%3Dcrash`,
         (evs) => evs.length >= stored.size,
         10_000,
       );

@@ -52,6 +52,17 @@ describe("two API servers on one etcd", { skip: skip ?? false }, () => {
     }
   });
 
+  it("one server leads the controllers; when it stops, the other takes over", async () => {
+    const leaders = () => [a, b].filter((c) => c.server.elector.isLeader).length;
+    for (let i = 0; i < 100 && leaders() !== 1; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(leaders(), 1);
+    const leader = a.server.elector.isLeader ? a : b;
+    const other = leader === a ? b : a;
+    await leader.server.elector.stop();
+    for (let i = 0; i < 100 && !other.server.elector.isLeader; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(other.server.elector.isLeader, true);
+  });
+
   it("optimistic concurrency holds across servers", async () => {
     const rv = ok(
       await a.kubectl(["get", "configmap", "shared", "-n", "ha", "-o", "jsonpath={.metadata.resourceVersion}"]),

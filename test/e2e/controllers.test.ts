@@ -1,0 +1,99 @@
+/**
+ * The built-in control-plane controllers: root CA ConfigMap and default ServiceAccount per
+ * namespace, event TTL, and leader election between servers sharing one store.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { LocalClient } from "../../src/controllers/client.js";
+import { EventTTLController } from "../../src/controllers/eventttl/index.js";
+import { type Client, clientFor } from "./client.js";
+import { startCluster, type TestCluster } from "./harness.js";
+
+async function eventually<T>(fn: () => Promise<T | undefined>, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("control-plane controllers", () => {
+  let cluster: TestCluster;
+  let client: Client;
+  before(async () => {
+    cluster = await startCluster({ store: "memory" });
+    client = clientFor(cluster.kubeconfig);
+  });
+  after(async () => {
+    client?.agent.destroy();
+    await cluster?.stop();
+  });
+
+  it("publishes the cluster CA as kube-root-ca.crt in a new namespace, with the default ServiceAccount", async () => {
+    await client.call("POST", "/api/v1/namespaces", { metadata: { name: "fresh" } });
+    const cm = await eventually(async () => {
+      const r = await client.call("GET", "/api/v1/namespaces/fresh/configmaps/kube-root-ca.crt");
+      return r.code === 200 ? (JSON.parse(r.body) as { data: Record<string, string> }) : undefined;
+    });
+    assert.equal(cm.data["ca.crt"], readFileSync(join(cluster.dataDir, "tls", "ca.crt"), "utf8"));
+    await eventually(async () =>
+      (await client.call("GET", "/api/v1/namespaces/fresh/serviceaccounts/default")).code === 200 ? true : undefined,
+    );
+  });
+
+  it("puts the edited root CA ConfigMap back", async () => {
+    await client.call("PATCH", "/api/v1/namespaces/fresh/configmaps/kube-root-ca.crt", '{"data":{"ca.crt":"junk"}}', {
+      "content-type": "application/merge-patch+json",
+    });
+    await eventually(async () => {
+      const r = JSON.parse((await client.call("GET", "/api/v1/namespaces/fresh/configmaps/kube-root-ca.crt")).body) as {
+        data: Record<string, string>;
+      };
+      return r.data["ca.crt"]?.startsWith("-----BEGIN CERTIFICATE-----") ? true : undefined;
+    });
+  });
+
+  it("deletes events an hour after they were last seen, and keeps newer ones", async () => {
+    const ev = (name: string, last: string) => ({
+      metadata: { name, namespace: "default" },
+      involvedObject: { kind: "Pod", name: "p", namespace: "default" },
+      reason: "Test",
+      message: name,
+      type: "Normal",
+      lastTimestamp: last,
+      firstTimestamp: last,
+    });
+    const now = Date.now();
+    await client.call(
+      "POST",
+      "/api/v1/namespaces/default/events",
+      ev("old", new Date(now - 2 * 3600_000).toISOString().replace(/\.\d+Z$/, "Z")),
+    );
+    await client.call(
+      "POST",
+      "/api/v1/namespaces/default/events",
+      ev("new", new Date(now - 60_000).toISOString().replace(/\.\d+Z$/, "Z")),
+    );
+    const ttl = new EventTTLController(new LocalClient(cluster.server.api.catalog, cluster.server.api.registry));
+    assert.equal(await ttl.sweep(now), 1);
+    assert.equal((await client.call("GET", "/api/v1/namespaces/default/events/old")).code, 404);
+    assert.equal((await client.call("GET", "/api/v1/namespaces/default/events/new")).code, 200);
+  });
+
+  it("holds the controller lease in kube-system", async () => {
+    const lease = await eventually(async () => {
+      const r = await client.call(
+        "GET",
+        "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/k8ts-controller-manager",
+      );
+      return r.code === 200 ? (JSON.parse(r.body) as { spec: Record<string, unknown> }) : undefined;
+    });
+    assert.equal(cluster.server.elector.isLeader, true);
+    assert.match(String(lease.spec["holderIdentity"]), /_[0-9a-f-]{36}$/);
+    assert.match(String(lease.spec["renewTime"]), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+  });
+});
