@@ -550,7 +550,7 @@ export class ResourceHandlers {
       dryRun: isDryRun(query),
       fieldManager: manager,
     });
-    this.send(res, 201, sv, output, created.obj, query);
+    this.sendCached(res, 201, sv, output, created, query);
   }
 
   private async update(
@@ -626,7 +626,7 @@ export class ResourceHandlers {
       },
       { dryRun: isDryRun(query), retry: false, createIfMissing: false },
     );
-    this.send(res, result.created ? 201 : 200, sv, output, result.object.obj, query);
+    this.sendCached(res, result.created ? 201 : 200, sv, output, result.object, query);
   }
 
   private async patch(
@@ -710,7 +710,7 @@ export class ResourceHandlers {
       },
       { dryRun: isDryRun(query), retry: true, createIfMissing: isApply },
     );
-    this.send(res, result.created ? 201 : 200, sv, output, result.object.obj, query);
+    this.sendCached(res, result.created ? 201 : 200, sv, output, result.object, query);
   }
 
   private async deleteOptions(req: Req, query: URLSearchParams): Promise<DeleteOptions> {

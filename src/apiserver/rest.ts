@@ -385,6 +385,7 @@ export class Registry {
     let rev: number;
     try {
       rev = await this.store.create(key, JSON.stringify(obj));
+      this.cache.noteWrite(key, rev, obj);
     } catch (err) {
       if (err instanceof StoreError && err.code === "exists")
         throw alreadyExists(sv.def.group, sv.def.plural, meta.name ?? "");
@@ -452,6 +453,7 @@ export class Registry {
       }
       try {
         const rev = await this.store.update(key, JSON.stringify(next), current.rv);
+        this.cache.noteWrite(key, rev, next);
         await this.cache.waitFor(rev);
         return {
           object: this.cache.resource(sv.keyPrefix).items.get(key) ?? decodeCached(key, JSON.stringify(next), rev),

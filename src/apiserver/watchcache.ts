@@ -149,13 +149,32 @@ export class WatchCache {
     );
   }
 
+  /**
+   * Objects this server just wrote, by `key@revision`: the cache takes them instead of parsing
+   * the JSON it wrote (one JSON.parse less per write). Entries are consumed by the watch event.
+   */
+  private readonly ownWrites = new Map<string, KObject>();
+
+  /** Hands over the object written at `key`@`rev` (never to be changed by the caller afterwards). */
+  noteWrite(key: string, rev: number, obj: KObject): void {
+    if (rev > this.rv) this.ownWrites.set(`${key}@${rev}`, obj);
+  }
+
+  private decode(key: string, value: string, rev: number): CachedObject {
+    const own = this.ownWrites.get(`${key}@${rev}`);
+    if (own === undefined) return decodeCached(key, value, rev);
+    this.ownWrites.delete(`${key}@${rev}`);
+    own.metadata.resourceVersion = String(rev);
+    return { key, obj: own, json: JSON.stringify(own), rv: rev };
+  }
+
   private onEvents(events: WatchEvent[]): void {
     for (const e of events) {
       const c = this.resource(resourcePrefixOf(e.kv.key));
       const prev = c.items.get(e.kv.key);
       const rev = e.kv.modRevision;
       if (e.type === "put") {
-        c.apply({ type: prev ? "MODIFIED" : "ADDED", object: decodeCached(e.kv.key, e.kv.value, rev), prev, rv: rev });
+        c.apply({ type: prev ? "MODIFIED" : "ADDED", object: this.decode(e.kv.key, e.kv.value, rev), prev, rv: rev });
       } else {
         const last = prev ?? (e.prevKv ? decodeCached(e.kv.key, e.prevKv.value, e.prevKv.modRevision) : undefined);
         if (last) {
