@@ -217,7 +217,7 @@ async function main(): Promise<void> {
     });
     const api = await benchApi(backend, endpoints);
     console.log(
-      `\n[${backend}] raw store: create ${raw.createConcurrentPerSec}/s (32 in flight), get ${raw.getSerialPerSec}/s serial`,
+      `\n[${backend}] raw store: create ${raw.createConcurrentPerSec}/s (32 in flight), ${raw.createSerialPerSec}/s one at a time; get ${raw.getSerialPerSec}/s serial`,
     );
     console.log(
       `[${backend}] API create: ${api.create.perSec}/s p50 ${fmt(api.create.p50)} ms p99 ${fmt(api.create.p99)} ms — ${((100 * api.create.perSec) / Math.max(1, raw.createConcurrentPerSec)).toFixed(0)}% of raw store create (target >= 50%)`,

@@ -10,6 +10,7 @@ import type { Store } from "../store/types.js";
 import { log } from "../util/log.js";
 import { BuiltinAdmission } from "./admission.js";
 import { Catalog } from "./catalog.js";
+import { StoreCompactor } from "./compactor.js";
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiVersions, resourceList } from "./discovery.js";
 import { ApiError, internal, pageNotFound, unauthorized } from "./errors.js";
 import { type RequestContext, ResourceHandlers } from "./handlers.js";
@@ -61,6 +62,8 @@ export interface ApiServerOptions {
   tokens: Map<string, User>;
   bind: string;
   port: number;
+  /** etcd history compaction interval (default 5 minutes, as upstream). */
+  compactionIntervalMs?: number;
   /** Recent events kept per resource for resuming watches (default 10000). */
   watchCacheWindow?: number;
   /** host:port clients should use (discovery's serverAddressByClientCIDRs). */
@@ -80,6 +83,7 @@ export class ApiServer {
   private server: Http2SecureServer | undefined;
   private openapi: { generation: number; docs: OpenAPIDocs; v2pb?: Buffer } | undefined;
   private ready = false;
+  private readonly compactor: StoreCompactor;
   private readonly certUsers = new WeakMap<object, User>();
   port = 0;
 
@@ -91,10 +95,12 @@ export class ApiServer {
     this.admission = new BuiltinAdmission(this.cache);
     this.registry.admission = this.admission;
     this.handlers = new ResourceHandlers(this.catalog, this.registry, this.metrics);
+    this.compactor = new StoreCompactor(store, opts.compactionIntervalMs);
   }
 
   async start(): Promise<void> {
     await this.cache.start();
+    if (this.opts.store.backend === "etcd") this.compactor.start();
     const server = createSecureServer(
       {
         allowHTTP1: true,
@@ -127,6 +133,7 @@ export class ApiServer {
   }
 
   async stop(): Promise<void> {
+    this.compactor.stop();
     this.cache.stop();
     const s = this.server;
     if (s) {
