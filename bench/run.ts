@@ -2,8 +2,8 @@
  * `npm run bench`: cold start to /readyz, idle RSS, and API create/get/list/watch figures on
  * SQLite and etcd, each beside the raw store's own rate measured in the same run.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -81,6 +81,36 @@ async function coldStart(): Promise<{ readyMs: number; idleRssMb: number }> {
   return { readyMs, idleRssMb: Math.round(rssKb / 1024) };
 }
 
+interface WrkFigures {
+  perSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/**
+ * wrk (Debian's package), a C load generator, when installed: it leaves the CPU to the server,
+ * where the node client above competes with it for the 2 cores. Authenticates with the token file.
+ */
+function wrk(url: string, token: string, script: string, seconds: number): WrkFigures | undefined {
+  if (spawnSync("sh", ["-c", "command -v wrk"]).status !== 0) return undefined;
+  const lua = join(mkdtempSync(join(tmpdir(), "k8ts-wrk-")), "s.lua");
+  writeFileSync(lua, `wrk.headers["Authorization"] = "Bearer ${token}"\n${script}`);
+  const r = spawnSync("wrk", ["-t1", "-c32", `-d${seconds}s`, "-s", lua, "--latency", url], { encoding: "utf8" });
+  const ms = (label: string) => {
+    const m = new RegExp(`\\s${label}%\\s+([\\d.]+)(us|ms|s)`).exec(r.stdout);
+    if (!m) return 0;
+    const v = Number(m[1]);
+    return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
+  };
+  return {
+    perSec: Math.round(Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? "0")),
+    p50: ms("50"),
+    p99: ms("99"),
+    errors: Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? "0"),
+  };
+}
+
 async function benchApi(backend: "sqlite" | "etcd", endpoints: string[]) {
   const dir = mkdtempSync(join(tmpdir(), "k8ts-bench-api-"));
   const server = await spawnServer(
@@ -109,6 +139,22 @@ async function benchApi(backend: "sqlite" | "etcd", endpoints: string[]) {
     const r = await c.call("GET", `/api/v1/namespaces/${ns}/configmaps/cm-${i % 500}`);
     if (r.code !== 200) throw new Error(`get: ${r.code}`);
   });
+  const token = readFileSync(join(dir, "tokens.csv"), "utf8").split(",")[0] ?? "";
+  const wrkCreate = wrk(
+    `${c.base.origin}/api/v1/namespaces/${ns}/configmaps`,
+    token,
+    `wrk.headers["Content-Type"] = "application/json"
+local n = 0
+local prefix = ""
+init = function(args) prefix = tostring(math.random(1, 1000000000)) end
+request = function()
+  n = n + 1
+  local body = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"wrk-' .. prefix .. '-' .. n .. '"},"data":{"payload":"${"x".repeat(300)}"}}'
+  return wrk.format("POST", nil, nil, body)
+end`,
+    3,
+  );
+  const wrkGet = wrk(`${c.base.origin}/api/v1/namespaces/${ns}/configmaps/cm-1`, token, "", 3);
   const list = await load(4, 1500, async () => {
     const r = await c.call("GET", `/api/v1/namespaces/${ns}/configmaps?limit=500`);
     if (r.code !== 200) throw new Error(`list: ${r.code}`);
@@ -179,6 +225,8 @@ async function benchApi(backend: "sqlite" | "etcd", endpoints: string[]) {
   return {
     create,
     get,
+    wrkCreate,
+    wrkGet,
     list,
     watch: {
       watchers,
@@ -222,6 +270,13 @@ async function main(): Promise<void> {
     console.log(
       `[${backend}] API create: ${api.create.perSec}/s p50 ${fmt(api.create.p50)} ms p99 ${fmt(api.create.p99)} ms — ${((100 * api.create.perSec) / Math.max(1, raw.createConcurrentPerSec)).toFixed(0)}% of raw store create (target >= 50%)`,
     );
+    if (api.wrkCreate && api.wrkGet) {
+      console.log(
+        `[${backend}] API with wrk (C client, 32 connections): create ${api.wrkCreate.perSec}/s p50 ${fmt(api.wrkCreate.p50)} ms p99 ${fmt(api.wrkCreate.p99)} ms (${api.wrkCreate.errors} errors) — ${((100 * api.wrkCreate.perSec) / Math.max(1, raw.createConcurrentPerSec)).toFixed(0)}% of raw store create with 32 in flight, ${((100 * api.wrkCreate.perSec) / Math.max(1, raw.createSerialPerSec)).toFixed(0)}% of one at a time; get ${api.wrkGet.perSec}/s p50 ${fmt(api.wrkGet.p50)} ms p99 ${fmt(api.wrkGet.p99)} ms`,
+      );
+    } else {
+      console.log(`[${backend}] wrk not installed (apt-get install wrk): figures above come from the node client only`);
+    }
     console.log(
       `[${backend}] API get: ${api.get.perSec}/s p50 ${fmt(api.get.p50)} ms p99 ${fmt(api.get.p99)} ms (target >= 10000/s)`,
     );
