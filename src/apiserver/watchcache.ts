@@ -5,6 +5,7 @@
  */
 import type { KObject } from "../api/types.js";
 import { type Store, StoreError, type Watch, type WatchEvent } from "../store/types.js";
+import { log } from "../util/log.js";
 
 export type EventType = "ADDED" | "MODIFIED" | "DELETED";
 
@@ -59,6 +60,13 @@ export class ResourceCache {
       this.oldestRv = drop[drop.length - 1]!.rv;
     }
     for (const w of this.watchers) w.push(ev);
+  }
+
+  /** Forgets everything (before a re-list at `rv`): history older than it is gone. */
+  reset(rv: number): void {
+    this.items.clear();
+    this.events = [];
+    this.oldestRv = rv;
   }
 
   /** Sorted snapshot of the objects whose key starts with `sub` (a namespace prefix or ""). */
@@ -121,7 +129,10 @@ export class WatchCache {
   rv = 0;
   private startRv = 0;
   private waiters: Array<{ rv: number; resolve: () => void }> = [];
-  private failed: Error | undefined;
+  /** Set while the cache re-lists after losing its store watch. */
+  failed: Error | undefined;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   private readonly window: number;
 
@@ -134,11 +145,13 @@ export class WatchCache {
   async start(): Promise<void> {
     const res = await this.store.list("/registry/");
     this.startRv = res.revision;
+    for (const c of this.resources.values()) c.reset(res.revision);
     for (const kv of res.kvs) {
       const c = this.resource(resourcePrefixOf(kv.key));
       c.items.set(kv.key, decodeCached(kv.key, kv.value, kv.modRevision));
     }
-    this.rv = res.revision;
+    this.rv = Math.max(this.rv, res.revision);
+    this.failed = undefined;
     this.storeWatch = this.store.watch(
       "/registry/",
       {
@@ -147,6 +160,7 @@ export class WatchCache {
       },
       { fromRevision: res.revision + 1, prevKv: true },
     );
+    this.releaseWaiters();
   }
 
   /**
@@ -185,18 +199,34 @@ export class WatchCache {
       }
       if (rev > this.rv) this.rv = rev;
     }
-    if (this.waiters.length > 0) {
-      const ready = this.waiters.filter((w) => w.rv <= this.rv);
-      this.waiters = this.waiters.filter((w) => w.rv > this.rv);
-      for (const w of ready) w.resolve();
-    }
+    if (this.waiters.length > 0) this.releaseWaiters();
   }
 
+  /**
+   * The store watch failed (e.g. its revision was compacted while etcd was unreachable): like
+   * upstream's cacher, end every watch (clients re-list) and rebuild the cache from a fresh list.
+   */
   private onError(err: StoreError): void {
+    if (this.stopped) return;
     this.failed = err;
+    this.storeWatch?.cancel();
     for (const c of this.resources.values()) c.closeAll(err);
-    for (const w of this.waiters) w.resolve();
-    this.waiters = [];
+    log.warn("watch cache lost its store watch; re-listing", { error: err.message });
+    const retry = (): void => {
+      this.retryTimer = undefined;
+      if (this.stopped) return;
+      this.start().catch((e: unknown) => {
+        log.warn("watch cache re-list failed", { error: String(e) });
+        this.retryTimer = setTimeout(retry, 1000);
+      });
+    };
+    this.retryTimer = setTimeout(retry, 100);
+  }
+
+  private releaseWaiters(): void {
+    const ready = this.waiters.filter((w) => w.rv <= this.rv);
+    this.waiters = this.waiters.filter((w) => w.rv > this.rv);
+    for (const w of ready) w.resolve();
   }
 
   /** The cache for a resource key prefix (created empty when nothing is stored yet). */
@@ -209,9 +239,8 @@ export class WatchCache {
     return c;
   }
 
-  /** Resolves once every write up to `rv` is visible in the cache. */
+  /** Resolves once every write up to `rv` is visible in the cache (also across a re-list). */
   waitFor(rv: number): Promise<void> {
-    if (this.failed) return Promise.reject(this.failed);
     if (rv <= this.rv) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ rv, resolve }));
   }
@@ -258,6 +287,8 @@ export class WatchCache {
   }
 
   stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.storeWatch?.cancel();
     for (const c of this.resources.values()) c.closeAll();
     for (const w of this.waiters) w.resolve();
