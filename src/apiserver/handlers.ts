@@ -14,6 +14,7 @@ import {
   schemaFromOpenAPIV3,
 } from "../api/schema/index.js";
 import { isRecord, type KObject, parseApiVersion } from "../api/types.js";
+import { log } from "../util/log.js";
 import type { Catalog, ServedVersion } from "./catalog.js";
 import {
   ApiError,
@@ -42,6 +43,9 @@ import { buildTable, type IncludeObject, partialObjectMetadata, printerOf } from
 import type { CachedObject } from "./watchcache.js";
 
 const PROTOBUF_CONTENT_TYPE = "application/vnd.kubernetes.protobuf";
+
+/** Bytes a watch response may have queued for a client that does not read before it is closed. */
+const MAX_WATCH_BUFFER = 16 * 1024 * 1024;
 
 /** Schema models of served CRD versions, built once per version (a CRD update makes a new CrdInfo). */
 const crdSchemas = new WeakMap<object, SchemaNode>();
@@ -302,10 +306,18 @@ export class ResourceHandlers {
     });
     // clients (client-go informers, client-node) wait for the headers before the first event
     (res as { flushHeaders(): void }).flushHeaders();
-    const write = (type: string, object: unknown): void => {
+    const send = (line: string): void => {
       if (closed) return;
-      (res as NodeJS.WritableStream).write(`${JSON.stringify({ type, object })}\n`);
+      (res as NodeJS.WritableStream).write(line);
+      // a watcher that does not read falls behind without bound: end its watch (it re-lists),
+      // as upstream's cacher forces unresponsive watchers closed
+      const r = res as { writableLength?: number; stream?: { writableLength?: number } };
+      if ((r.stream?.writableLength ?? r.writableLength ?? 0) > MAX_WATCH_BUFFER) {
+        log.warn("closing a watch that does not keep up", { resource: sv.def.plural });
+        finish();
+      }
     };
+    const write = (type: string, object: unknown): void => send(`${JSON.stringify({ type, object })}\n`);
     const toWire = (obj: KObject): unknown => {
       if (output.kind === "table") {
         const t = buildTable(printerOf(sv), [obj], {
@@ -352,7 +364,7 @@ export class ResourceHandlers {
         onEvent: (ev) => {
           if (output.kind === "json" && ev.object.obj.apiVersion === sv.apiVersion) {
             // the cached JSON of the object is shared by every watcher: no per-watcher encoding
-            if (!closed) (res as NodeJS.WritableStream).write(`{"type":"${ev.type}","object":${ev.object.json}}\n`);
+            send(`{"type":"${ev.type}","object":${ev.object.json}}\n`);
           } else {
             write(ev.type, toWire(ev.object.obj));
           }
