@@ -67,3 +67,17 @@ export function parseApiVersion(apiVersion: string): { group: string; version: s
 export function apiVersionOf(group: string, version: string): string {
   return group === "" ? version : `${group}/${version}`;
 }
+
+/** `o[key]` as a record, created (and set) when it is missing or not a record. */
+export function ensureRecord(o: Record<string, unknown>, key: string): Record<string, unknown> {
+  const v = o[key];
+  if (isRecord(v)) return v;
+  const n: Record<string, unknown> = {};
+  o[key] = n;
+  return n;
+}
+
+/** metav1.Time of a moment (RFC 3339, whole seconds, UTC); now when no time is given. */
+export function rfc3339(ms: number = Date.now()): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}

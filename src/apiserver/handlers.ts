@@ -13,7 +13,7 @@ import {
   schemaForKind,
   schemaFromOpenAPIV3,
 } from "../api/schema/index.js";
-import { isRecord, type KObject, parseApiVersion } from "../api/types.js";
+import { isRecord, type KObject, parseApiVersion, rfc3339 } from "../api/types.js";
 import { log } from "../util/log.js";
 import type { Catalog, ServedVersion } from "./catalog.js";
 import {
@@ -556,7 +556,7 @@ export class ResourceHandlers {
     const withFields = updateManagedFields(undefined, stored, manager, {
       schema: this.schemaOf(sv),
       apiVersion: sv.apiVersion,
-      now: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      now: rfc3339(),
     });
     const created = await this.registry.create(sv, ri.namespace, withFields, {
       dryRun: isDryRun(query),
@@ -576,7 +576,7 @@ export class ResourceHandlers {
   ): Promise<void> {
     const obj = this.decode(req, await readBody(req), sv.def.kind);
     const manager = this.manager(query, ctx);
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const now = rfc3339();
     if (ri.subresource === "scale") {
       const replicas = isRecord(obj["spec"]) ? obj["spec"]["replicas"] : undefined;
       const result = await this.registry.update(
@@ -668,7 +668,7 @@ export class ResourceHandlers {
     }
     const body = await readBody(req);
     const manager = this.manager(query, ctx);
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const now = rfc3339();
     const isApply = ct === "application/apply-patch+yaml";
     if (isApply && !query.get("fieldManager")) {
       throw badRequest("PATCH requests of type apply-patch+yaml must include a fieldManager query parameter");
@@ -885,7 +885,7 @@ export class ResourceHandlers {
             type: "PodScheduled",
             status: "True",
             lastProbeTime: null,
-            lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+            lastTransitionTime: rfc3339(),
           },
         ];
         return cur;

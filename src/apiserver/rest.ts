@@ -4,7 +4,7 @@
  * HTTP layer converts to and from the requested version. Reads come from the watch cache.
  */
 
-import { isRecord, type KObject } from "../api/types.js";
+import { isRecord, type KObject, rfc3339 } from "../api/types.js";
 import { type Store, StoreError } from "../store/types.js";
 import type { Admission } from "./admission.js";
 import type { ServedVersion } from "./catalog.js";
@@ -19,7 +19,7 @@ import {
   notFound,
   OPTIMISTIC_LOCK_MESSAGE,
 } from "./errors.js";
-import { generateNameSuffix, nowRFC3339, prepareForCreate, prepareForUpdate } from "./strategy.js";
+import { generateNameSuffix, prepareForCreate, prepareForUpdate } from "./strategy.js";
 import type { CachedObject, CacheEvent, WatchCache } from "./watchcache.js";
 import { decodeCached } from "./watchcache.js";
 
@@ -533,7 +533,7 @@ export class Registry {
             // a shorter grace period moves the deletion time earlier by the difference
             const shortenMs = ((obj.metadata.deletionGracePeriodSeconds ?? 0) - grace) * 1000;
             const at = Date.parse(obj.metadata.deletionTimestamp ?? new Date().toISOString()) - shortenMs;
-            obj.metadata.deletionTimestamp = new Date(at).toISOString().replace(/\.\d{3}Z$/, "Z");
+            obj.metadata.deletionTimestamp = rfc3339(at);
             obj.metadata.deletionGracePeriodSeconds = grace;
           } else if (grace === 0 && finalizers.length === 0 && !needsFinalizing) {
             // fall through to removal below
@@ -542,7 +542,7 @@ export class Registry {
           }
         }
         if (finalizers.length > 0 || grace > 0 || needsFinalizing) {
-          const ts = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+          const ts = rfc3339(Date.now() + grace * 1000);
           obj.metadata.deletionTimestamp ??= ts;
           obj.metadata.deletionGracePeriodSeconds = grace;
           if (finalizers.length > 0) obj.metadata.finalizers = finalizers;
@@ -610,5 +610,3 @@ function isLegacyOrphanDefault(sv: ServedVersion): boolean {
     ["Deployment", "ReplicaSet", "DaemonSet", "StatefulSet"].includes(sv.def.kind)
   );
 }
-
-export { nowRFC3339 };

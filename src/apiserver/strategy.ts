@@ -4,17 +4,10 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { ResourceDef } from "../api/registry/resources.js";
-import { isRecord, type KObject } from "../api/types.js";
+import { ensureRecord, isRecord, type KObject, rfc3339 } from "../api/types.js";
 
 type Obj = Record<string, unknown>;
-
-function rec(o: Obj, key: string): Obj {
-  const v = o[key];
-  if (isRecord(v)) return v;
-  const n: Obj = {};
-  o[key] = n;
-  return n;
-}
+const rec = ensureRecord;
 
 /** Upstream's generateName suffix alphabet (no vowels, no confusable characters). */
 const SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
@@ -24,10 +17,6 @@ export function generateNameSuffix(): string {
   let s = "";
   for (const b of bytes) s += SUFFIX_ALPHABET[b % SUFFIX_ALPHABET.length];
   return s;
-}
-
-export function nowRFC3339(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** Pod QoS class from requests/limits (upstream pkg/apis/core/helper/qos). */
@@ -57,7 +46,7 @@ export function podQOSClass(pod: KObject): string {
 export function prepareForCreate(def: ResourceDef, obj: KObject): void {
   const meta = obj.metadata;
   meta.uid = randomUUID();
-  meta.creationTimestamp = nowRFC3339();
+  meta.creationTimestamp = rfc3339();
   delete meta.deletionTimestamp;
   delete meta.deletionGracePeriodSeconds;
   delete meta.resourceVersion;

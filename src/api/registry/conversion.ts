@@ -3,7 +3,7 @@
  * their storage version (removed upstream APIs the seeds use; autoscaling/v1; events.k8s.io).
  * Each converter takes a deep copy it may change and returns the converted object.
  */
-import { isRecord, type KObject } from "../types.js";
+import { ensureRecord, isRecord, type KObject } from "../types.js";
 
 export interface Converter {
   /** served version → storage version (includes the defaulting the old version applied). */
@@ -13,14 +13,7 @@ export interface Converter {
 }
 
 type Obj = Record<string, unknown>;
-
-function rec(o: Obj, key: string): Obj {
-  const v = o[key];
-  if (isRecord(v)) return v;
-  const n: Obj = {};
-  o[key] = n;
-  return n;
-}
+const rec = ensureRecord;
 
 /** Old apps/extensions versions defaulted a missing selector from the template's labels. */
 function defaultSelectorFromTemplate(obj: KObject): void {

@@ -2,7 +2,7 @@
  * CRD controller: serves each CustomResourceDefinition's resource once it is stored, and reports
  * the NamesAccepted and Established conditions as upstream does.
  */
-import { isRecord, type KObject } from "../../api/types.js";
+import { isRecord, type KObject, rfc3339 } from "../../api/types.js";
 import type { LocalClient } from "../client.js";
 import { type ReconcileResult, WorkQueue } from "../queue.js";
 
@@ -71,7 +71,7 @@ export class CrdController {
     const status = isRecord(crd["status"]) ? crd["status"] : {};
     const conditions = Array.isArray(status["conditions"]) ? status["conditions"].filter(isRecord) : [];
     if (conditions.some((c) => c["type"] === "Established" && c["status"] === "True")) return undefined;
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const now = rfc3339();
     const spec = isRecord(crd["spec"]) ? crd["spec"] : {};
     await this.client.update(res, undefined, name, "status", (o: KObject) => {
       o["status"] = {
