@@ -514,21 +514,27 @@ export class ResourceHandlers {
     return ctx.userAgent.split("/")[0] || "unknown";
   }
 
-  /** managedFields bookkeeping of a non-apply write by `manager` (an Update entry). */
+  /**
+   * managedFields bookkeeping of a non-apply write by `manager` (an Update entry), computed on the
+   * request's version as upstream does (field sets differ between e.g. autoscaling/v1 and v2);
+   * returns the new object in its storage version.
+   */
   private recordUpdate(
     sv: ServedVersion,
     ri: RequestInfo,
-    cur: KObject,
-    next: KObject,
+    curStorage: KObject | undefined,
+    nextServed: KObject,
     manager: string,
     now: string,
   ): KObject {
-    return updateManagedFields(cur, next, manager, {
+    const curServed = curStorage === undefined ? undefined : this.out(sv, curStorage);
+    const tracked = updateManagedFields(curServed, nextServed, manager, {
       schema: this.schemaOf(sv),
       apiVersion: sv.apiVersion,
       now,
       subresource: ri.subresource || undefined,
     });
+    return this.toStorage(sv, tracked);
   }
 
   private toStorage(sv: ServedVersion, obj: KObject): KObject {
@@ -551,13 +557,8 @@ export class ResourceHandlers {
       // upstream's storage layer refuses this (a 500, as a real cluster answers)
       throw internal("resourceVersion should not be set on objects to be created");
     }
-    const stored = this.toStorage(sv, obj);
     const manager = this.manager(query, ctx);
-    const withFields = updateManagedFields(undefined, stored, manager, {
-      schema: this.schemaOf(sv),
-      apiVersion: sv.apiVersion,
-      now: rfc3339(),
-    });
+    const withFields = this.recordUpdate(sv, ri, undefined, obj, manager, rfc3339());
     const created = await this.registry.create(sv, ri.namespace, withFields, {
       dryRun: isDryRun(query),
       fieldManager: manager,
@@ -621,11 +622,8 @@ export class ResourceHandlers {
     }
     this.checkKind(sv, obj);
     this.fieldValidation(sv, obj, query, ctx, true);
-    const stored = this.toStorage(sv, obj);
-    if (stored.metadata.name !== undefined && stored.metadata.name !== ri.name) {
-      throw badRequest(
-        `the name of the object (${stored.metadata.name}) does not match the name on the URL (${ri.name})`,
-      );
+    if (obj.metadata.name !== undefined && obj.metadata.name !== ri.name) {
+      throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${ri.name})`);
     }
     const result = await this.registry.update(
       sv,
@@ -633,8 +631,7 @@ export class ResourceHandlers {
       ri.name,
       ri.subresource,
       (cur) => {
-        if (cur === undefined) return stored;
-        return this.recordUpdate(sv, ri, cur, stored, manager, now);
+        return this.recordUpdate(sv, ri, cur, structuredClone(obj), manager, now);
       },
       { dryRun: isDryRun(query), retry: false, createIfMissing: false },
     );
@@ -718,7 +715,7 @@ export class ResourceHandlers {
         const served = this.out(sv, cur);
         const patched = applyPatch(served === cur ? structuredClone(cur) : served, body, ct, schema);
         this.fieldValidation(sv, patched, query, ctx);
-        return this.recordUpdate(sv, ri, cur, this.toStorage(sv, patched), manager, now);
+        return this.recordUpdate(sv, ri, cur, patched, manager, now);
       },
       { dryRun: isDryRun(query), retry: true, createIfMissing: isApply },
     );

@@ -120,12 +120,12 @@ export function resetFieldSet(opts: ManagedFieldsOptions): FieldSet {
 }
 
 /** A copy of an object without metadata.managedFields, as the field walks see it. */
+/** The object without metadata.managedFields: a shallow view (only metadata is copied); read it, do not change it. */
 export function withoutManagedFields(obj: KObject | undefined): Record<string, unknown> {
   if (!obj) return {};
-  const copy = structuredClone(obj) as Record<string, unknown>;
-  const meta = copy["metadata"];
-  if (isRecord(meta)) delete meta["managedFields"];
-  return copy;
+  if (!isRecord(obj.metadata) || obj.metadata.managedFields === undefined) return obj;
+  const { managedFields: _dropped, ...meta } = obj.metadata;
+  return { ...obj, metadata: meta };
 }
 
 function isResetManagedFields(entries: unknown): boolean {
@@ -211,7 +211,8 @@ export function updateManagedFields(
       managers.push({ ...self, time: opts.now, set: opSet });
     }
   }
-  const result = structuredClone(newObj);
+  // a new top level and metadata; deeper values are shared with newObj, which callers hand over
+  const result: KObject = { ...newObj, metadata: { ...newObj.metadata } };
   const encoded = encodeManagedFields(capUpdateManagers(managers.filter((m) => !m.set.isEmpty())));
   if (encoded.length > 0) result.metadata = { ...result.metadata, managedFields: encoded };
   else if (result.metadata) delete result.metadata.managedFields;
