@@ -176,6 +176,17 @@ describe("ResourceQuota with kubectl", { skip: kubectlSkip() }, () => {
     assert.match(out, /^limits\.memory\s+512Mi\s+2Gi$/m, out);
   });
 
+  it("a pod stuck terminating stops counting once its grace period is over", async () => {
+    const stuck = sized("stuck", ["100m", "100Mi"], ["100m", "100Mi"]).replace("spec:\n", "spec:\n  nodeName: gone\n");
+    await ok(["create", "-f", file("stuck.yaml", stuck), "-n", NS]);
+    await describeUntil(["-n", NS], (o) => /^requests\.cpu\s+200m\s+1$/m.test(o));
+    await ok(["delete", "pod", "stuck", "-n", NS, "--grace-period=1", "--wait=false"]);
+    // no kubelet finishes it: the pod stays, marked for deletion, and is no longer charged afterwards
+    const out = await describeUntil(["-n", NS], (o) => /^requests\.cpu\s+100m\s+1$/m.test(o));
+    assert.match(out, /^requests\.cpu\s+100m\s+1$/m, out);
+    assert.equal(await ok(["get", "pod", "stuck", "-n", NS, "-o", "name"]), "pod/stuck\n");
+  });
+
   it("a pod exceeding the quota is refused with upstream's message (the seed's, word for word)", async () => {
     const path = file("pod_exceeds_quota.yaml", sized("pod", ["2", "1Gi"], ["2", "1Gi"]));
     const err = await fails(["create", "-f", path, "-n", NS]);
@@ -227,5 +238,13 @@ describe("ResourceQuota with kubectl", { skip: kubectlSkip() }, () => {
       deploy,
       /deployments\.apps "api" is forbidden: exceeded quota: objects, requested: count\/deployments\.apps=1/,
     );
+  });
+
+  it("the controller picks up again after it was stopped and started (leadership lost and regained)", async () => {
+    controller.stop();
+    controller.start();
+    await ok(["delete", "service", "one", "-n", NS]);
+    const out = await describeUntil(["objects", "-n", NS], (o) => /^services\s+0\s+1$/m.test(o));
+    assert.match(out, /^services\s+0\s+1$/m, out);
   });
 });

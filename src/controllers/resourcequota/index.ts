@@ -31,7 +31,8 @@ interface Tracked {
 
 export class ResourceQuotaController {
   private readonly client: LocalClient;
-  private readonly queue: WorkQueue;
+  /** A new queue per start (a stopped queue stays stopped), so leadership can come back. */
+  private queue: WorkQueue;
   private readonly resyncMs: number;
   private readonly now: () => number;
   /** Informers by "<group>/<plural>". */
@@ -49,6 +50,7 @@ export class ResourceQuotaController {
   }
 
   start(): void {
+    this.queue = new WorkQueue("resourcequota", (key) => this.reconcile(key));
     const rq = this.client.resource("", "v1", "resourcequotas");
     const s = this.client.informer(rq, (obj, deleted) => this.onQuota(obj, deleted));
     this.stopQuotas = () => s.stop();
@@ -97,7 +99,7 @@ export class ResourceQuotaController {
     const key = `${group}/${plural}`;
     if (this.tracked.has(key)) return;
     const sv = this.servedVersion(group, plural);
-    if (!sv || !sv.def.namespaced) return;
+    if (!sv?.def.namespaced) return;
     const s = this.client.informer(sv, (obj) => this.enqueueNamespace(obj.metadata.namespace ?? ""));
     this.tracked.set(key, { sv, stop: () => s.stop() });
   }
