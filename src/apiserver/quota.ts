@@ -103,7 +103,7 @@ export function listsEqual(a: ResourceList, b: ResourceList): boolean {
   if (a.size !== b.size) return false;
   for (const [k, v] of a) {
     const o = b.get(k);
-    if (!o || !o.equals(v)) return false;
+    if (!o?.equals(v)) return false;
   }
   return true;
 }
