@@ -7,6 +7,7 @@ import { isRecord, type KObject } from "../api/types.js";
 import { invalidMessage, statusCauses, validateObject } from "../api/validation/index.js";
 import type { ServedVersion } from "./catalog.js";
 import { ApiError } from "./errors.js";
+import { admitQuota } from "./quota.js";
 import type { WatchCache } from "./watchcache.js";
 
 export type Operation = "create" | "update";
@@ -61,7 +62,11 @@ export class BuiltinAdmission implements Admission {
     const kind = sv.def.kind;
     if (!sv.crd) applyDefaults(group, kind, obj);
     if (group === "" && kind === "Service") this.allocateService(obj, old);
-    if (sv.crd) return;
+    const quotaInfo = { group: sv.def.group, plural: sv.def.plural };
+    if (sv.crd) {
+      admitQuota(this.cache, op, quotaInfo, obj, old);
+      return;
+    }
     const errs = validateObject(group, kind, obj, op === "update" ? old : undefined);
     if (errs.length > 0) {
       const name = obj.metadata.name ?? "";
@@ -72,6 +77,8 @@ export class BuiltinAdmission implements Admission {
         causes: statusCauses(errs),
       });
     }
+    // ResourceQuota admission: usage recomputed from the cache (dry runs are checked too)
+    admitQuota(this.cache, op, quotaInfo, obj, old);
   }
 
   /** ClusterIP and NodePort allocation (upstream's service registry allocators), from the cache. */

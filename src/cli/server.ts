@@ -12,6 +12,7 @@ import { CrdController } from "../controllers/crd/index.js";
 import { EventTTLController } from "../controllers/eventttl/index.js";
 import { LeaderElector } from "../controllers/leaderelection.js";
 import { NamespaceController } from "../controllers/namespace/index.js";
+import { ResourceQuotaController } from "../controllers/resourcequota/index.js";
 import { RootCACertPublisher } from "../controllers/rootcacert/index.js";
 import { ServiceAccountController } from "../controllers/serviceaccount/index.js";
 import { defaultSans, ensurePki, kubeconfig } from "../pki/index.js";
@@ -86,6 +87,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     new ServiceAccountController(client),
     new RootCACertPublisher(client, pki.caCert),
     new EventTTLController(client),
+    new ResourceQuotaController(client),
   ];
   await import("./bootstrap.js").then((m) => m.bootstrap(client, { serviceIP, advertiseIP: host, port: api.port }));
   // Several servers may share an etcd store: the one holding the lease runs the controllers.

@@ -145,9 +145,7 @@ describe("kubectl user stories", { skip }, () => {
       assert.match(out, /^Resource\s+Used\s+Hard$/m);
     });
 
-    it("describe quota lists each hard resource with its usage", {
-      todo: "no resourcequota controller: status.hard/status.used stay empty, so the table has no rows",
-    }, async () => {
+    it("describe quota lists each hard resource with its usage", async () => {
       const out = await ok(["describe", "quota", "tutorial-quota", "-n", NS]);
       assert.match(out, /^requests\.cpu\s+0\s+1$/m, out);
       assert.match(out, /^requests\.memory\s+0\s+1Gi$/m, out);
