@@ -6,7 +6,7 @@ import { applyDefaults } from "../api/defaults/index.js";
 import { isRecord, type KObject } from "../api/types.js";
 import { invalidMessage, statusCauses, validateObject } from "../api/validation/index.js";
 import type { ServedVersion } from "./catalog.js";
-import { ApiError } from "./errors.js";
+import { ApiError, forbidden } from "./errors.js";
 import { admitQuota } from "./quota.js";
 import type { WatchCache } from "./watchcache.js";
 
@@ -42,6 +42,25 @@ function intToIp(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
 }
 
+/**
+ * The DefaultTolerationSeconds plugin: pods tolerate not-ready and unreachable nodes for 300 s
+ * unless they say otherwise.
+ */
+function addDefaultTolerations(pod: KObject): void {
+  const spec = isRecord(pod["spec"]) ? pod["spec"] : {};
+  const tolerations = Array.isArray(spec["tolerations"]) ? spec["tolerations"].filter(isRecord) : [];
+  for (const key of ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]) {
+    const covered = tolerations.some(
+      (t) =>
+        (t["effect"] === "NoExecute" || t["effect"] === undefined || t["effect"] === "") &&
+        ((t["operator"] === "Exists" && (t["key"] === undefined || t["key"] === "" || t["key"] === key)) ||
+          t["key"] === key),
+    );
+    if (!covered) tolerations.push({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 });
+  }
+  spec["tolerations"] = tolerations;
+}
+
 export class BuiltinAdmission implements Admission {
   private readonly cache: WatchCache;
   private readonly opts: AdmissionOptions;
@@ -62,6 +81,10 @@ export class BuiltinAdmission implements Admission {
     const kind = sv.def.kind;
     if (!sv.crd) applyDefaults(group, kind, obj);
     if (group === "" && kind === "Service") this.allocateService(obj, old);
+    if (group === "" && kind === "Pod" && op === "create") {
+      this.admitPriority(obj);
+      addDefaultTolerations(obj);
+    }
     const quotaInfo = { group: sv.def.group, plural: sv.def.plural };
     if (sv.crd) {
       admitQuota(this.cache, op, quotaInfo, obj, old);
@@ -79,6 +102,42 @@ export class BuiltinAdmission implements Admission {
     }
     // ResourceQuota admission: usage recomputed from the cache (dry runs are checked too)
     admitQuota(this.cache, op, quotaInfo, obj, old);
+  }
+
+  /**
+   * The Priority admission plugin: a pod's priorityClassName (or the global default class) sets
+   * spec.priority and preemptionPolicy; a class that does not exist is refused.
+   */
+  private admitPriority(pod: KObject): void {
+    const spec = isRecord(pod["spec"]) ? pod["spec"] : {};
+    pod["spec"] = spec;
+    const classes = this.cache.resource("/registry/scheduling.k8s.io/priorityclasses/").items;
+    const name = typeof spec["priorityClassName"] === "string" ? spec["priorityClassName"] : "";
+    let pc: KObject | undefined;
+    if (name !== "") {
+      pc = classes.get(`/registry/scheduling.k8s.io/priorityclasses/${name}`)?.obj;
+      if (!pc) {
+        throw forbidden("", "pods", pod.metadata.name ?? "", `no PriorityClass with name ${name} was found`);
+      }
+    } else {
+      for (const c of classes.values()) if (c.obj["globalDefault"] === true) pc = c.obj;
+    }
+    const value = pc && typeof pc["value"] === "number" ? pc["value"] : 0;
+    if (spec["priority"] !== undefined && spec["priority"] !== value) {
+      throw forbidden(
+        "",
+        "pods",
+        pod.metadata.name ?? "",
+        "the integer value of priority (" +
+          String(spec["priority"]) +
+          ") must not be provided in pod spec; priority admission controller computed " +
+          String(value) +
+          " from the given PriorityClass name",
+      );
+    }
+    spec["priority"] = value;
+    if (pc && name === "" && typeof pc.metadata.name === "string") spec["priorityClassName"] = pc.metadata.name;
+    spec["preemptionPolicy"] ??= (pc?.["preemptionPolicy"] as string | undefined) ?? "PreemptLowerPriority";
   }
 
   /** ClusterIP and NodePort allocation (upstream's service registry allocators), from the cache. */

@@ -1,6 +1,7 @@
 /**
- * What a new cluster has: the four system namespaces and the `kubernetes` Service and Endpoints
- * in `default` pointing at the API server. Idempotent: runs at every start.
+ * What a new cluster has: the four system namespaces, the two system PriorityClasses, and the
+ * `kubernetes` Service and Endpoints in `default` pointing at the API server. Idempotent: runs at
+ * every start.
  */
 import type { LocalClient } from "../controllers/client.js";
 
@@ -14,6 +15,27 @@ export async function bootstrap(
       apiVersion: "v1",
       kind: "Namespace",
       metadata: { name, labels: { "kubernetes.io/metadata.name": name } },
+    });
+  }
+  const pcs = client.resource("scheduling.k8s.io", "v1", "priorityclasses");
+  for (const [name, value, description] of [
+    [
+      "system-node-critical",
+      2000001000,
+      "Used for system critical pods that must not be moved from their current node.",
+    ],
+    [
+      "system-cluster-critical",
+      2000000000,
+      "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
+    ],
+  ] as const) {
+    await client.ensure(pcs, {
+      apiVersion: "scheduling.k8s.io/v1",
+      kind: "PriorityClass",
+      metadata: { name },
+      value,
+      description,
     });
   }
   const svc = client.resource("", "v1", "services");
