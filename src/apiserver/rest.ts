@@ -160,16 +160,17 @@ export class Registry {
     }
     const rc = this.cache.resource(sv.keyPrefix);
     const rv = this.cache.rv;
-    const all = rc.list(sub);
+    const all = rc.range(sub);
     const items: CachedObject[] = [];
     let continueToken: string | undefined;
     let remaining: number | undefined;
-    for (let i = 0; i < all.length; i++) {
-      const c = all[i]!;
+    let seen = 0;
+    for (const c of all) {
+      seen++;
       if (opts.filter && !opts.filter(c.obj)) continue;
       if (limit && items.length === limit) {
         continueToken = encodeContinue(rv, items[items.length - 1]!.key, sv.keyPrefix + sub);
-        if (!opts.filter) remaining = all.length - i;
+        if (!opts.filter) remaining = all.size - seen + 1;
         break;
       }
       items.push(c);

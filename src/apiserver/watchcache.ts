@@ -51,9 +51,33 @@ export class ResourceCache {
     this.window = window;
   }
 
+  /** The keys in order, kept up to date as keys come and go (undefined: sort on next list). */
+  private sorted: string[] | undefined;
+
+  /** Index of the first key >= `key` in the sorted keys. */
+  private lowerBound(keys: string[], key: string): number {
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (keys[mid]! < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   apply(ev: CacheEvent): void {
-    if (ev.type === "DELETED") this.items.delete(ev.object.key);
-    else this.items.set(ev.object.key, ev.object);
+    const key = ev.object.key;
+    if (ev.type === "DELETED") {
+      if (this.items.delete(key) && this.sorted) {
+        const i = this.lowerBound(this.sorted, key);
+        if (this.sorted[i] === key) this.sorted.splice(i, 1);
+      }
+    } else {
+      const isNew = !this.items.has(key);
+      this.items.set(key, ev.object);
+      if (isNew && this.sorted) this.sorted.splice(this.lowerBound(this.sorted, key), 0, key);
+    }
     this.events.push(ev);
     if (this.events.length > this.window) {
       const drop = this.events.splice(0, this.events.length - this.window);
@@ -65,6 +89,7 @@ export class ResourceCache {
   /** Forgets everything (before a re-list at `rv`): history older than it is gone. */
   reset(rv: number): void {
     this.items.clear();
+    this.sorted = undefined;
     this.events = [];
     this.oldestRv = rv;
   }
@@ -72,10 +97,24 @@ export class ResourceCache {
   /** Sorted snapshot of the objects whose key starts with `sub` (a namespace prefix or ""). */
   list(sub = ""): CachedObject[] {
     const out: CachedObject[] = [];
-    const p = this.prefix + sub;
-    for (const [k, v] of this.items) if (k.startsWith(p)) out.push(v);
-    out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const c of this.range(sub)) out.push(c);
     return out;
+  }
+
+  /** The objects under `sub` in key order, lazily, with how many there are (O(log n)). */
+  range(sub = ""): Iterable<CachedObject> & { size: number } {
+    const keys = (this.sorted ??= [...this.items.keys()].sort());
+    const p = this.prefix + sub;
+    const start = this.lowerBound(keys, p);
+    // every key under p sorts before p + U+FFFF (keys are ASCII)
+    const end = this.lowerBound(keys, `${p}\uffff`);
+    const items = this.items;
+    return {
+      size: end - start,
+      *[Symbol.iterator]() {
+        for (let i = start; i < end; i++) yield items.get(keys[i]!)!;
+      },
+    };
   }
 
   /** Events after `rv`, or undefined if the window no longer reaches back that far. */
