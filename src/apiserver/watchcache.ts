@@ -103,7 +103,8 @@ export class ResourceCache {
 
   /** The objects under `sub` in key order, lazily, with how many there are (O(log n)). */
   range(sub = ""): Iterable<CachedObject> & { size: number } {
-    const keys = (this.sorted ??= [...this.items.keys()].sort());
+    this.sorted ??= [...this.items.keys()].sort();
+    const keys = this.sorted;
     const p = this.prefix + sub;
     const start = this.lowerBound(keys, p);
     // every key under p sorts before p + U+FFFF (keys are ASCII)
