@@ -51,8 +51,14 @@ export class ResourceCache {
     this.window = window;
   }
 
-  /** The keys in order, kept up to date as keys come and go (undefined: sort on next list). */
+  /**
+   * Keys in order for lists: `sorted` (which may still hold deleted keys) plus `pending` (keys
+   * added since); both are merged on the next list, so a write costs O(1) and a list after writes
+   * O(n + k log k). undefined: sort everything on the next list.
+   */
   private sorted: string[] | undefined;
+  private pending: string[] = [];
+  private deletedSinceMerge = false;
 
   /** Index of the first key >= `key` in the sorted keys. */
   private lowerBound(keys: string[], key: string): number {
@@ -66,20 +72,37 @@ export class ResourceCache {
     return lo;
   }
 
+  private keysInOrder(): string[] {
+    if (this.sorted === undefined) {
+      this.sorted = [...this.items.keys()].sort();
+    } else if (this.pending.length > 0 || this.deletedSinceMerge) {
+      const add = this.pending.sort();
+      const old = this.sorted;
+      const out: string[] = [];
+      let i = 0;
+      let j = 0;
+      while (i < old.length || j < add.length) {
+        const k = j >= add.length || (i < old.length && old[i]! <= add[j]!) ? old[i++]! : add[j++]!;
+        if (this.items.has(k) && out[out.length - 1] !== k) out.push(k);
+      }
+      this.sorted = out;
+    }
+    this.pending = [];
+    this.deletedSinceMerge = false;
+    return this.sorted;
+  }
+
   apply(ev: CacheEvent): void {
     const key = ev.object.key;
     if (ev.type === "DELETED") {
-      if (this.items.delete(key) && this.sorted) {
-        const i = this.lowerBound(this.sorted, key);
-        if (this.sorted[i] === key) this.sorted.splice(i, 1);
-      }
+      if (this.items.delete(key)) this.deletedSinceMerge = true;
     } else {
-      const isNew = !this.items.has(key);
+      if (!this.items.has(key) && this.sorted !== undefined) this.pending.push(key);
       this.items.set(key, ev.object);
-      if (isNew && this.sorted) this.sorted.splice(this.lowerBound(this.sorted, key), 0, key);
     }
     this.events.push(ev);
-    if (this.events.length > this.window) {
+    // trim the window in chunks: dropping one event per write would move the whole array each time
+    if (this.events.length > this.window + (this.window >> 2)) {
       const drop = this.events.splice(0, this.events.length - this.window);
       this.oldestRv = drop[drop.length - 1]!.rv;
     }
@@ -90,6 +113,7 @@ export class ResourceCache {
   reset(rv: number): void {
     this.items.clear();
     this.sorted = undefined;
+    this.pending = [];
     this.events = [];
     this.oldestRv = rv;
   }
@@ -103,8 +127,7 @@ export class ResourceCache {
 
   /** The objects under `sub` in key order, lazily, with how many there are (O(log n)). */
   range(sub = ""): Iterable<CachedObject> & { size: number } {
-    this.sorted ??= [...this.items.keys()].sort();
-    const keys = this.sorted;
+    const keys = this.keysInOrder();
     const p = this.prefix + sub;
     const start = this.lowerBound(keys, p);
     // every key under p sorts before p + U+FFFF (keys are ASCII)
