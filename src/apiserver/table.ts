@@ -1,11 +1,18 @@
 /**
- * Server-side printing: Table and PartialObjectMetadata responses, as kubectl asks for them.
+ * Server-side printing: which printer serves a resource, and the Table / PartialObjectMetadata
+ * shapes kubectl asks for (the Table itself is assembled by api/printers).
  */
-import { crdPrinter, type Printer, printerFor } from "../api/printers/index.js";
+import {
+  buildTable as assembleTable,
+  crdPrinter,
+  type IncludeObject,
+  type Printer,
+  printerFor,
+} from "../api/printers/index.js";
 import type { KObject } from "../api/types.js";
 import type { ServedVersion } from "./catalog.js";
 
-export type IncludeObject = "None" | "Metadata" | "Object";
+export type { IncludeObject };
 
 export function printerOf(sv: ServedVersion): Printer {
   if (sv.crd) return crdPrinter(sv.crd.additionalPrinterColumns);
@@ -30,19 +37,17 @@ export interface TableOptions {
 }
 
 export function buildTable(printer: Printer, objects: KObject[], opts: TableOptions): Record<string, unknown> {
-  const now = new Date();
-  const rows = objects.map((obj) => {
-    const row: Record<string, unknown> = { cells: printer.cells(obj, now) };
-    if (opts.includeObject === "Metadata") row["object"] = partialObjectMetadata(obj, opts.apiVersion);
-    else if (opts.includeObject === "Object") row["object"] = opts.convert(obj);
-    return row;
-  });
-  const metadata: Record<string, unknown> = {};
-  if (opts.resourceVersion !== undefined) metadata["resourceVersion"] = opts.resourceVersion;
-  if (opts.continueToken !== undefined) metadata["continue"] = opts.continueToken;
-  if (opts.remainingItemCount !== undefined) metadata["remainingItemCount"] = opts.remainingItemCount;
-  const table: Record<string, unknown> = { kind: "Table", apiVersion: opts.apiVersion, metadata };
-  table["columnDefinitions"] = opts.noHeaders ? null : printer.columns;
-  table["rows"] = rows;
-  return table;
+  const listMeta: { resourceVersion?: string; continue?: string; remainingItemCount?: number } = {};
+  if (opts.resourceVersion !== undefined) listMeta.resourceVersion = opts.resourceVersion;
+  if (opts.continueToken !== undefined) listMeta.continue = opts.continueToken;
+  if (opts.remainingItemCount !== undefined) listMeta.remainingItemCount = opts.remainingItemCount;
+  return {
+    ...assembleTable(printer, objects, new Date(), {
+      includeObject: opts.includeObject,
+      noHeaders: opts.noHeaders ?? false,
+      listMeta,
+      apiVersion: opts.apiVersion,
+      convert: opts.convert,
+    }),
+  };
 }

@@ -13,7 +13,8 @@ export interface TableRow {
 
 export interface Table {
   kind: "Table";
-  apiVersion: "meta.k8s.io/v1";
+  /** meta.k8s.io/v1, or v1beta1 when the client asked for that. */
+  apiVersion: string;
   metadata: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
   columnDefinitions: TableColumnDefinition[];
   rows: TableRow[];
@@ -26,16 +27,20 @@ export interface TableOptions {
   noHeaders?: boolean;
   /** List metadata to copy onto the table (resourceVersion, continue, remainingItemCount). */
   listMeta?: Table["metadata"];
+  /** The Table's (and row PartialObjectMetadata's) apiVersion. Default meta.k8s.io/v1. */
+  apiVersion?: string;
+  /** includeObject=Object: the object as the client's version shows it. Default: as stored. */
+  convert?: (obj: KObject) => KObject;
 }
 
-function rowObject(obj: KObject, include: IncludeObject): unknown {
+function rowObject(obj: KObject, include: IncludeObject, opts: TableOptions): unknown {
   switch (include) {
     case "None":
       return undefined;
     case "Object":
-      return obj;
+      return opts.convert ? opts.convert(obj) : obj;
     default:
-      return { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: obj.metadata };
+      return { kind: "PartialObjectMetadata", apiVersion: opts.apiVersion ?? "meta.k8s.io/v1", metadata: obj.metadata };
   }
 }
 
@@ -46,13 +51,13 @@ export function buildTable(printer: Printer, objects: KObject[], now: Date, opts
     const row: TableRow = { cells: printer.cells(obj, now) };
     const conditions = printer.conditions?.(obj);
     if (conditions !== undefined) row.conditions = conditions;
-    const object = rowObject(obj, include);
+    const object = rowObject(obj, include, opts);
     if (object !== undefined) row.object = object;
     return row;
   });
   return {
     kind: "Table",
-    apiVersion: "meta.k8s.io/v1",
+    apiVersion: opts.apiVersion ?? "meta.k8s.io/v1",
     metadata: { ...(opts.listMeta ?? {}) },
     columnDefinitions: opts.noHeaders ? [] : printer.columns,
     rows,
