@@ -39,6 +39,7 @@ import {
 } from "./http.js";
 import type { Metrics } from "./metrics.js";
 import type { DeleteOptions, ObjectFilter, Registry } from "./rest.js";
+import { answerReview, type ReviewUser } from "./reviews.js";
 import { buildTable, type IncludeObject, partialObjectMetadata, printerOf } from "./table.js";
 import type { CachedObject } from "./watchcache.js";
 
@@ -111,6 +112,8 @@ export class ResourceHandlers {
   private readonly catalog: Catalog;
   private readonly registry: Registry;
   private readonly metrics: Metrics | undefined;
+  /** Token authentication, for TokenReview (set by the server). */
+  authenticateToken: (token: string) => ReviewUser | undefined = () => undefined;
 
   constructor(catalog: Catalog, registry: Registry, metrics?: Metrics) {
     this.catalog = catalog;
@@ -154,6 +157,18 @@ export class ResourceHandlers {
     ) {
       if (!sv.def.extraSubresources.includes(sub)) throw pageNotFound();
       return this.special(req, res, ri, sv, query, ctx);
+    }
+    if (sv.def.review) {
+      if (ri.verb !== "create" || ri.name !== "") throw methodNotAllowed(ri.verb.toUpperCase(), sv.def.kind);
+      const review = this.decode(req, await readBody(req), sv.def.kind);
+      this.checkKind(sv, review);
+      const user = { name: ctx.user, groups: ctx.groups };
+      sendJSON(
+        res,
+        201,
+        answerReview(sv.def.kind, review, user, (t) => this.authenticateToken(t)),
+      );
+      return;
     }
     switch (ri.verb) {
       case "get":

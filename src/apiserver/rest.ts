@@ -439,8 +439,11 @@ export class Registry {
       // Nothing changed: upstream answers with the current object and writes nothing.
       const stripRv = (o: KObject) => JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
       if (stripRv(next) === stripRv(oldObj)) return { object: current, created: false };
-      if (opts.dryRun)
+      if (opts.dryRun) {
+        // a dry run answers what would be stored, at the object's current resourceVersion
+        next.metadata.resourceVersion = String(current.rv);
         return { object: { key, obj: next, json: JSON.stringify(next), rv: current.rv }, created: false };
+      }
       // Finalizers gone from an object being deleted: the update completes the deletion.
       if (isTerminating(next) && (next.metadata.finalizers ?? []).length === 0 && !hasSpecFinalizers(next)) {
         try {
@@ -551,7 +554,10 @@ export class Registry {
             obj["status"] = { ...(isRecord(obj["status"]) ? obj["status"] : {}), phase: "Terminating" };
           }
           delete obj.metadata.resourceVersion;
-          if (opts.dryRun) return { object: { key, obj, json: JSON.stringify(obj), rv: current.rv }, deleted: false };
+          if (opts.dryRun) {
+            obj.metadata.resourceVersion = String(current.rv);
+            return { object: { key, obj, json: JSON.stringify(obj), rv: current.rv }, deleted: false };
+          }
           try {
             const rev = await this.store.update(key, JSON.stringify(obj), current.rv);
             await this.cache.waitFor(rev);

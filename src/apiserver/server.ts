@@ -95,6 +95,7 @@ export class ApiServer {
     this.admission = new BuiltinAdmission(this.cache);
     this.registry.admission = this.admission;
     this.handlers = new ResourceHandlers(this.catalog, this.registry, this.metrics);
+    this.handlers.authenticateToken = (token) => opts.tokens.get(token);
     this.compactor = new StoreCompactor(store, opts.compactionIntervalMs);
   }
 

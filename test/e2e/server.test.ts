@@ -169,6 +169,53 @@ describe("API server surface", () => {
     assert.deepEqual(bookmark.object.metadata["annotations"], { "k8s.io/initial-events-end": "true" });
   });
 
+  it("answers kubectl auth can-i / whoami and TokenReview without storing anything", async () => {
+    const ssar = await client.call("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SelfSubjectAccessReview",
+      spec: { resourceAttributes: { verb: "create", resource: "pods", namespace: "default" } },
+    });
+    assert.equal(ssar.code, 201);
+    assert.equal((JSON.parse(ssar.body) as { status: { allowed: boolean } }).status.allowed, true);
+    const ssr = await client.call("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "SelfSubjectReview",
+    });
+    assert.deepEqual((JSON.parse(ssr.body) as { status: unknown }).status, {
+      userInfo: { username: "system:admin", groups: ["system:masters", "system:authenticated"] },
+    });
+    const token = readFileSync(join(cluster.dataDir, "tokens.csv"), "utf8").split(",")[0]!;
+    for (const [t, authenticated] of [
+      [token, true],
+      ["wrong", false],
+    ] as const) {
+      const tr = await client.call("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {
+        apiVersion: "authentication.k8s.io/v1",
+        kind: "TokenReview",
+        spec: { token: t },
+      });
+      assert.equal((JSON.parse(tr.body) as { status: { authenticated: boolean } }).status.authenticated, authenticated);
+    }
+    assert.equal((await client.call("GET", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")).code, 405);
+  });
+
+  it("answers a dry-run update with the object's current resourceVersion", async () => {
+    const created = JSON.parse(
+      (
+        await client.call("POST", "/api/v1/namespaces/default/configmaps", {
+          metadata: { name: "dry" },
+          data: { a: "1" },
+        })
+      ).body,
+    ) as { metadata: { resourceVersion: string } };
+    const r = await client.call("PATCH", "/api/v1/namespaces/default/configmaps/dry?dryRun=All", '{"data":{"a":"2"}}', {
+      "content-type": "application/merge-patch+json",
+    });
+    const dry = JSON.parse(r.body) as { metadata: { resourceVersion: string }; data: { a: string } };
+    assert.equal(dry.data.a, "2");
+    assert.equal(dry.metadata.resourceVersion, created.metadata.resourceVersion);
+  });
+
   it("counts requests by verb and resource in /metrics", async () => {
     await client.call("GET", "/api/v1/namespaces");
     const r = await client.call("GET", "/metrics");

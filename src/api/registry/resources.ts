@@ -40,7 +40,8 @@ export interface ResourceDef {
   verbs: string[];
   /** Generation is bumped when anything but metadata and status changes. Default true. */
   generation: boolean;
-  /** Kinds whose objects have no spec concept (configmaps, secrets...) still bump generation? Upstream: no. */
+  /** A review: created and answered at once, never stored (access reviews, SelfSubjectReview). */
+  review?: boolean;
 }
 
 const ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -60,6 +61,7 @@ interface Row {
   nameRule?: NameRule;
   verbs?: string[];
   generation?: boolean;
+  review?: boolean;
 }
 
 const replicasScale: ScaleDef = {
@@ -259,6 +261,19 @@ const rows: Row[] = [
     cat: ["api-extensions"],
     status: true,
   },
+  // reviews: answered, never stored
+  {
+    group: "authorization.k8s.io",
+    kind: "SelfSubjectAccessReview",
+    namespaced: false,
+    verbs: ["create"],
+    review: true,
+  },
+  { group: "authorization.k8s.io", kind: "SelfSubjectRulesReview", namespaced: false, verbs: ["create"], review: true },
+  { group: "authorization.k8s.io", kind: "SubjectAccessReview", namespaced: false, verbs: ["create"], review: true },
+  { group: "authorization.k8s.io", kind: "LocalSubjectAccessReview", verbs: ["create"], review: true },
+  { group: "authentication.k8s.io", kind: "SelfSubjectReview", namespaced: false, verbs: ["create"], review: true },
+  { group: "authentication.k8s.io", kind: "TokenReview", namespaced: false, verbs: ["create"], review: true },
   // certificates
   { group: "certificates.k8s.io", kind: "CertificateSigningRequest", namespaced: false, short: ["csr"], status: true },
 ];
@@ -290,6 +305,7 @@ function toDef(r: Row): ResourceDef {
     nameRule: r.nameRule ?? "dns1123subdomain",
     verbs: r.verbs ?? ALL_VERBS,
     generation: r.generation ?? true,
+    review: r.review,
   };
 }
 
