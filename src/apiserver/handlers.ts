@@ -141,6 +141,16 @@ export class ResourceHandlers {
   }
 
   async handle(req: Req, res: Res, ri: RequestInfo, query: URLSearchParams, ctx: RequestContext): Promise<void> {
+    if (ri.group === "" && ri.version === "v1" && ri.resource === "bindings" && ri.namespace !== undefined) {
+      // the legacy top-level bindings resource: POST a Binding named after the pod
+      if (ri.verb !== "create" || ri.name !== "") throw methodNotAllowed(ri.verb.toUpperCase(), "Binding");
+      const pods = this.catalog.lookup("", "v1", "pods")!;
+      await loadCodecs(false, contentTypeOf(req) === PROTOBUF_CONTENT_TYPE);
+      const binding = this.decode(req, await readBody(req), "Binding");
+      await this.bind(pods, ri.namespace, binding.metadata.name ?? "", binding, isDryRun(query));
+      sendJSON(res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
+      return;
+    }
     const sv = this.catalog.lookup(ri.group, ri.version, ri.resource);
     if (!sv) throw pageNotFound();
     if (sv.def.namespaced === false && ri.namespace !== undefined) throw pageNotFound();
@@ -902,7 +912,7 @@ export class ResourceHandlers {
         ];
         return cur;
       },
-      { dryRun, retry: true },
+      { dryRun, retry: true, skipAdmission: true },
     );
   }
 }

@@ -406,7 +406,12 @@ export class Registry {
     name: string,
     subresource: string,
     mutate: (current: KObject | undefined) => Promise<KObject> | KObject,
-    opts: WriteOptions & { retry: boolean; createIfMissing?: boolean },
+    opts: WriteOptions & {
+      retry: boolean;
+      createIfMissing?: boolean;
+      /** The write is the registry's own (a binding), not a client's update: no update admission. */
+      skipAdmission?: boolean;
+    },
   ): Promise<{ object: CachedObject; created: boolean }> {
     const key = objectKey(sv.keyPrefix, sv.def.namespaced ? namespace : undefined, name);
     for (let attempt = 0; ; attempt++) {
@@ -434,7 +439,7 @@ export class Registry {
         throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
       }
       next = prepareForUpdate(sv.def, next, oldObj, subresource);
-      if (this.admission) await this.admission.admit("update", sv, next, oldObj, opts);
+      if (this.admission && !opts.skipAdmission) await this.admission.admit("update", sv, next, oldObj, opts);
       delete next.metadata.resourceVersion;
       // Nothing changed: upstream answers with the current object and writes nothing.
       const stripRv = (o: KObject) => JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });

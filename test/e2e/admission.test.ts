@@ -64,4 +64,36 @@ describe("pod admission", () => {
       { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 },
     ]);
   });
+
+  it("binds a pod to a node once, through pods/binding and the bindings resource", async () => {
+    await create(pod("bind-a"));
+    await create(pod("bind-b"));
+    const binding = (name: string, node: string) => ({
+      apiVersion: "v1",
+      kind: "Binding",
+      metadata: { name },
+      target: { apiVersion: "v1", kind: "Node", name: node },
+    });
+    assert.equal(
+      (await client.call("POST", "/api/v1/namespaces/default/pods/bind-a/binding", binding("bind-a", "n1"))).code,
+      201,
+    );
+    assert.equal((await client.call("POST", "/api/v1/namespaces/default/bindings", binding("bind-b", "n2"))).code, 201);
+    const a = JSON.parse((await client.call("GET", "/api/v1/namespaces/default/pods/bind-a")).body) as {
+      spec: { nodeName: string };
+      status: { conditions: Array<{ type: string; status: string }> };
+    };
+    assert.equal(a.spec.nodeName, "n1");
+    assert.deepEqual(
+      a.status.conditions.map((c) => [c.type, c.status]),
+      [["PodScheduled", "True"]],
+    );
+    const b = JSON.parse((await client.call("GET", "/api/v1/namespaces/default/pods/bind-b")).body) as {
+      spec: { nodeName: string };
+    };
+    assert.equal(b.spec.nodeName, "n2");
+    const again = await client.call("POST", "/api/v1/namespaces/default/pods/bind-a/binding", binding("bind-a", "n2"));
+    assert.equal(again.code, 409);
+    assert.match(JSON.parse(again.body).message as string, /pod bind-a is already assigned to node "n1"/);
+  });
 });
