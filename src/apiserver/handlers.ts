@@ -26,6 +26,7 @@ import {
   pageNotFound,
   unsupportedMediaType,
 } from "./errors.js";
+import { evict } from "./eviction.js";
 import { compileFieldSelector, compileLabelSelector, labelSelectorToString } from "./filter.js";
 import {
   contentTypeOf,
@@ -854,7 +855,7 @@ export class ResourceHandlers {
       const opts = isRecord(eviction["deleteOptions"]) ? eviction["deleteOptions"] : {};
       const del: DeleteOptions = { dryRun: isDryRun(query) };
       if (typeof opts["gracePeriodSeconds"] === "number") del.gracePeriodSeconds = opts["gracePeriodSeconds"];
-      await this.registry.delete(sv, ri.namespace, ri.name, del);
+      await evict(this.catalog, this.registry, ri.namespace ?? "", ri.name, del);
       sendJSON(res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
       return;
     }

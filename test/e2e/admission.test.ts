@@ -96,4 +96,60 @@ describe("pod admission", () => {
     assert.equal(again.code, 409);
     assert.match(JSON.parse(again.body).message as string, /pod bind-a is already assigned to node "n1"/);
   });
+
+  it("evicts a pod only while its PodDisruptionBudget allows it, as upstream's eviction subresource", async () => {
+    const running = async (name: string) => {
+      await create({ ...pod(name), metadata: { name, labels: { app: "guarded" } } });
+      const cur = JSON.parse((await client.call("GET", `/api/v1/namespaces/default/pods/${name}`)).body) as Record<
+        string,
+        unknown
+      >;
+      cur["status"] = { ...(cur["status"] as object), phase: "Running" };
+      assert.equal((await client.call("PUT", `/api/v1/namespaces/default/pods/${name}/status`, cur)).code, 200);
+    };
+    const evict = (name: string) =>
+      client.call("POST", `/api/v1/namespaces/default/pods/${name}/eviction`, {
+        apiVersion: "policy/v1",
+        kind: "Eviction",
+        metadata: { name, namespace: "default" },
+      });
+    await running("guarded-1");
+    await running("guarded-2");
+    await client.call("POST", "/apis/policy/v1/namespaces/default/poddisruptionbudgets", {
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "budget" },
+      spec: { minAvailable: 1, selector: { matchLabels: { app: "guarded" } } },
+    });
+    const unprocessed = await evict("guarded-1");
+    assert.equal(unprocessed.code, 429);
+    const body = JSON.parse(unprocessed.body) as { message: string; details: { causes: Array<{ message: string }> } };
+    assert.equal(body.message, "Cannot evict pod as it would violate the pod's disruption budget.");
+    assert.equal(
+      body.details.causes[0]?.message,
+      "The disruption budget budget is still being processed by the server.",
+    );
+    const pdb = JSON.parse(
+      (await client.call("GET", "/apis/policy/v1/namespaces/default/poddisruptionbudgets/budget")).body,
+    ) as Record<string, unknown>;
+    pdb["status"] = {
+      observedGeneration: 1,
+      disruptionsAllowed: 1,
+      currentHealthy: 2,
+      desiredHealthy: 1,
+      expectedPods: 2,
+    };
+    assert.equal(
+      (await client.call("PUT", "/apis/policy/v1/namespaces/default/poddisruptionbudgets/budget/status", pdb)).code,
+      200,
+    );
+    assert.equal((await evict("guarded-1")).code, 201);
+    assert.equal((await client.call("GET", "/api/v1/namespaces/default/pods/guarded-1")).code, 404);
+    const refused = await evict("guarded-2");
+    assert.equal(refused.code, 429);
+    assert.equal(
+      (JSON.parse(refused.body) as { details: { causes: Array<{ message: string }> } }).details.causes[0]?.message,
+      "The disruption budget budget needs 1 healthy pods and has 2 currently",
+    );
+  });
 });
