@@ -384,10 +384,12 @@ export class Registry {
       return { key, obj, json: JSON.stringify(obj), rv: 0 };
     }
     let rev: number;
+    const value = JSON.stringify(obj);
+    this.cache.noteWrite(key, value, obj);
     try {
-      rev = await this.store.create(key, JSON.stringify(obj));
-      this.cache.noteWrite(key, rev, obj);
+      rev = await this.store.create(key, value);
     } catch (err) {
+      this.cache.forgetWrite(key, value);
       if (err instanceof StoreError && err.code === "exists")
         throw alreadyExists(sv.def.group, sv.def.plural, meta.name ?? "");
       throw err;
@@ -460,15 +462,17 @@ export class Registry {
           throw this.mapWriteError(err, sv, name);
         }
       }
+      const value = JSON.stringify(next);
+      this.cache.noteWrite(key, value, next);
       try {
-        const rev = await this.store.update(key, JSON.stringify(next), current.rv);
-        this.cache.noteWrite(key, rev, next);
+        const rev = await this.store.update(key, value, current.rv);
         await this.cache.waitFor(rev);
         return {
-          object: this.cache.resource(sv.keyPrefix).items.get(key) ?? decodeCached(key, JSON.stringify(next), rev),
+          object: this.cache.resource(sv.keyPrefix).items.get(key) ?? decodeCached(key, value, rev),
           created: false,
         };
       } catch (err) {
+        this.cache.forgetWrite(key, value);
         if (err instanceof StoreError && err.code === "conflict" && opts.retry && attempt < 5) {
           await this.cache.waitFor(err.current?.modRevision ?? 0);
           continue;

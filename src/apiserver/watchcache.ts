@@ -227,22 +227,27 @@ export class WatchCache {
   }
 
   /**
-   * Objects this server just wrote, by `key@revision`: the cache takes them instead of parsing
-   * the JSON it wrote (one JSON.parse less per write). Entries are consumed by the watch event.
+   * Objects this server is writing, by key, with the exact JSON it stores: when the watch event
+   * carries that JSON, the cache takes the object instead of parsing it again. Noted before the
+   * write (so a store that delivers events at once still finds it), dropped if the write fails.
    */
-  private readonly ownWrites = new Map<string, KObject>();
+  private readonly ownWrites = new Map<string, { value: string; obj: KObject }>();
 
-  /** Hands over the object written at `key`@`rev` (never to be changed by the caller afterwards). */
-  noteWrite(key: string, rev: number, obj: KObject): void {
-    if (rev > this.rv) this.ownWrites.set(`${key}@${rev}`, obj);
+  /** Hands over `obj`, about to be stored at `key` as `value` (never to be changed afterwards). */
+  noteWrite(key: string, value: string, obj: KObject): void {
+    this.ownWrites.set(key, { value, obj });
+  }
+
+  forgetWrite(key: string, value: string): void {
+    if (this.ownWrites.get(key)?.value === value) this.ownWrites.delete(key);
   }
 
   private decode(key: string, value: string, rev: number): CachedObject {
-    const own = this.ownWrites.get(`${key}@${rev}`);
-    if (own === undefined) return decodeCached(key, value, rev);
-    this.ownWrites.delete(`${key}@${rev}`);
-    own.metadata.resourceVersion = String(rev);
-    return { key, obj: own, json: JSON.stringify(own), rv: rev };
+    const own = this.ownWrites.get(key);
+    if (own === undefined || own.value !== value) return decodeCached(key, value, rev);
+    this.ownWrites.delete(key);
+    own.obj.metadata.resourceVersion = String(rev);
+    return { key, obj: own.obj, json: JSON.stringify(own.obj), rv: rev };
   }
 
   private onEvents(events: WatchEvent[]): void {

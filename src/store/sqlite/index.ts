@@ -451,7 +451,9 @@ export class SqliteStore implements Store, EventLog {
       if (o.ok) batch[i]!.resolve(o.value);
       else batch[i]!.reject(o.value);
     }
-    this.hub.notify();
+    // deliver this process's writes now (not a loop turn later): the writers' promises settle in
+    // the microtasks after this, by which time watchers have seen the events
+    this.hub.pump();
     this.compactor?.wrote(batch.length);
   }
 
