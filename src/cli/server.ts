@@ -3,7 +3,7 @@
  * server and the built-in controllers, and prints how to point kubectl at it.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ApiServer, type User } from "../apiserver/server.js";
@@ -69,6 +69,11 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     dataDir: join(cfg.dataDir, "db"),
     etcdEndpoints: cfg.etcdEndpoints,
   });
+  // the store holds Secrets: only the server's user may read it (its folder is 0700 as well)
+  for (const f of ["state.db", "state.db-wal", "state.db-shm"]) {
+    const path = join(cfg.dataDir, "db", f);
+    if (existsSync(path)) chmodSync(path, 0o600);
+  }
   const api = new ApiServer({
     store,
     tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert },

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -65,6 +65,31 @@ function collectWatch(client: Client, path: string, until: (evs: WatchEventLine[
     req.end();
   });
 }
+
+describe("files of the data dir", () => {
+  it("keeps the store, keys, tokens and kubeconfig readable by the server's user only", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "k8ts-modes-"));
+    try {
+      const server = await startChild(dir);
+      server.client.agent.destroy();
+      server.child.kill("SIGTERM");
+      await new Promise((r) => server.child.once("exit", r));
+      for (const f of ["", "db", "tls"]) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o700, `${f || "data dir"}`);
+      for (const f of [
+        "db/state.db",
+        "tls/ca.key",
+        "tls/server.key",
+        "tls/admin.key",
+        "tokens.csv",
+        "kubeconfig.yaml",
+      ]) {
+        assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("kill -9 during writes", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "k8ts-crash-"));
