@@ -293,3 +293,66 @@ describe("CustomResourceDefinitions (kubectl + raw HTTPS)", { skip: kubectlSkip(
     assert.deepEqual(json(r.body)["items"], []);
   });
 });
+
+describe("kubectl apply on custom resources", { skip: kubectlSkip() }, () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await startCluster({ store: "memory" });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it("applies, reconfigures and leaves unchanged a custom resource (merge patch: the OpenAPI offers no strategic one)", async () => {
+    const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: crontabs.stable.example.com
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: {plural: crontabs, singular: crontab, kind: CronTab, shortNames: [ct]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              cronSpec: {type: string}
+              image: {type: string}
+`;
+    const ct = (image: string) => `apiVersion: stable.example.com/v1
+kind: CronTab
+metadata:
+  name: my-new-cron-object
+spec:
+  cronSpec: "* * * * */5"
+  image: ${image}
+`;
+    const apply = (text: string) => cluster.kubectl(["apply", "-f", "-"], { stdin: text });
+    assert.equal((await apply(crd)).code, 0);
+    const established = await cluster.kubectl([
+      "wait",
+      "--for",
+      "condition=established",
+      "crd/crontabs.stable.example.com",
+    ]);
+    assert.equal(established.code, 0, show(established));
+    for (const [text, word] of [
+      [ct("my-awesome-cron-image"), "created"],
+      [ct("my-great-cron-image"), "configured"],
+      [ct("my-great-cron-image"), "unchanged"],
+    ] as const) {
+      const r = await apply(text);
+      assert.equal(r.code, 0, show(r));
+      assert.equal(r.stdout, `crontab.stable.example.com/my-new-cron-object ${word}\n`);
+    }
+    const image = await cluster.kubectl(["get", "ct", "my-new-cron-object", "-o", "jsonpath={.spec.image}"]);
+    assert.equal(image.stdout, "my-great-cron-image");
+  });
+});

@@ -344,14 +344,18 @@ function addCustomResources(
   }
 }
 
-/** Custom resources are not served as protobuf. */
+/**
+ * Custom resources are not served as protobuf, and take no strategic merge patch (kubectl reads
+ * the PATCH operation's media types to decide whether `kubectl apply` may send one).
+ */
 function dropProtobuf(item: JsonObject): void {
+  const unsupported = new Set(["application/vnd.kubernetes.protobuf", "application/strategic-merge-patch+json"]);
   for (const method of OPERATION_METHODS) {
     const op = asObject(item[method]);
     if (op === undefined) continue;
     for (const key of ["consumes", "produces"]) {
       const list = op[key];
-      if (Array.isArray(list)) op[key] = list.filter((t) => t !== "application/vnd.kubernetes.protobuf");
+      if (Array.isArray(list)) op[key] = list.filter((t) => !unsupported.has(String(t)));
     }
   }
 }
