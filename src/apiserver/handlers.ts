@@ -41,6 +41,7 @@ import {
 import type { Metrics } from "./metrics.js";
 import type { DeleteOptions, ObjectFilter, Registry } from "./rest.js";
 import { answerReview, type ReviewUser } from "./reviews.js";
+import type { BoundObject, ServiceAccountTokens } from "./satokens.js";
 import { buildTable, type IncludeObject, partialObjectMetadata, printerOf } from "./table.js";
 import type { CachedObject } from "./watchcache.js";
 
@@ -113,6 +114,8 @@ export class ResourceHandlers {
   private readonly catalog: Catalog;
   private readonly registry: Registry;
   private readonly metrics: Metrics | undefined;
+  /** Signs service account tokens (TokenRequest); set by the server. */
+  saTokens: ServiceAccountTokens | undefined;
   /** Token authentication, for TokenReview (set by the server). */
   authenticateToken: (token: string) => ReviewUser | undefined = () => undefined;
 
@@ -859,6 +862,11 @@ export class ResourceHandlers {
       sendJSON(res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
       return;
     }
+    if (sub === "token" && sv.def.kind === "ServiceAccount" && ri.verb === "create") {
+      const request = this.decode(req, await readBody(req), "TokenRequest");
+      sendJSON(res, 201, await this.tokenRequest(ri.namespace ?? "", ri.name, request));
+      return;
+    }
     const pod = await this.registry.get(sv, ri.namespace, ri.name);
     const spec = isRecord(pod.obj["spec"]) ? pod.obj["spec"] : {};
     if (!spec["nodeName"]) {
@@ -869,6 +877,69 @@ export class ResourceHandlers {
       "ServiceUnavailable",
       `the ${sub} subresource is served by the node agent, and no agent serves node "${String(spec["nodeName"])}" in this k8ts build`,
     );
+  }
+
+  /** The TokenRequest API (serviceaccounts/<name>/token): a signed, bounded service account token. */
+  private async tokenRequest(namespace: string, name: string, request: KObject): Promise<KObject> {
+    if (!this.saTokens) throw new ApiError(503, "ServiceUnavailable", "no service account signing key is configured");
+    const sas = this.catalog.lookup("", "v1", "serviceaccounts")!;
+    const sa = (await this.registry.get(sas, namespace, name)).obj;
+    const spec = isRecord(request["spec"]) ? request["spec"] : {};
+    const expirationSeconds = typeof spec["expirationSeconds"] === "number" ? spec["expirationSeconds"] : 3600;
+    if (expirationSeconds < 600 || expirationSeconds > 2 ** 32) {
+      const why =
+        expirationSeconds < 600
+          ? "may not specify a duration less than 10 minutes"
+          : "may not specify a duration larger than 2^32 seconds";
+      throw new ApiError(
+        422,
+        "Invalid",
+        `TokenRequest.authentication.k8s.io "${name}" is invalid: spec.expirationSeconds: Invalid value: ${expirationSeconds}: ${why}`,
+        {
+          name,
+          group: "authentication.k8s.io",
+          kind: "TokenRequest",
+          causes: [
+            {
+              reason: "FieldValueInvalid",
+              message: `Invalid value: ${expirationSeconds}: ${why}`,
+              field: "spec.expirationSeconds",
+            },
+          ],
+        },
+      );
+    }
+    const audiences = Array.isArray(spec["audiences"]) ? spec["audiences"].map(String) : [];
+    let bound: BoundObject | undefined;
+    const ref = isRecord(spec["boundObjectRef"]) ? spec["boundObjectRef"] : undefined;
+    if (ref) {
+      const kind = String(ref["kind"] ?? "");
+      const plural = kind === "Pod" ? "pods" : kind === "Secret" ? "secrets" : kind === "Node" ? "nodes" : "";
+      if (plural === "") throw badRequest(`cannot bind token to object of type ${kind}`);
+      const target = this.catalog.lookup("", "v1", plural)!;
+      const obj = (await this.registry.get(target, kind === "Node" ? undefined : namespace, String(ref["name"] ?? "")))
+        .obj;
+      if (typeof ref["uid"] === "string" && ref["uid"] !== "" && ref["uid"] !== obj.metadata.uid) {
+        throw conflict(
+          "",
+          plural,
+          String(ref["name"]),
+          `the UID in the bound object reference (${ref["uid"]}) does not match the UID in record. The object might have been deleted and then recreated`,
+        );
+      }
+      bound = { kind: kind as BoundObject["kind"], name: obj.metadata.name ?? "", uid: obj.metadata.uid ?? "" };
+    }
+    const { token, claims } = this.saTokens.issue(
+      { namespace, name, uid: sa.metadata.uid ?? "" },
+      { audiences, expirationSeconds, bound },
+    );
+    return {
+      kind: "TokenRequest",
+      apiVersion: "authentication.k8s.io/v1",
+      metadata: { name, namespace, creationTimestamp: null },
+      spec: { audiences: claims.aud, expirationSeconds, boundObjectRef: ref ?? null },
+      status: { token, expirationTimestamp: rfc3339(claims.exp * 1000) },
+    } as unknown as KObject;
   }
 
   async bind(

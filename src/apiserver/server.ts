@@ -17,6 +17,7 @@ import { type RequestContext, ResourceHandlers } from "./handlers.js";
 import { parseAccept, parseResourcePath, type Req, type Res, sendError, sendJSON } from "./http.js";
 import { Metrics } from "./metrics.js";
 import { Registry } from "./rest.js";
+import { ServiceAccountTokens } from "./satokens.js";
 import { WatchCache } from "./watchcache.js";
 
 /** Times every store call into k8ts_store_request_duration_seconds. */
@@ -60,6 +61,8 @@ export interface ApiServerOptions {
   tls: { key: string; cert: string; ca: string };
   /** Bearer tokens → users. */
   tokens: Map<string, User>;
+  /** PEM (PKCS#8) key that signs service account tokens; without it TokenRequest is unavailable. */
+  serviceAccountKey?: string;
   bind: string;
   port: number;
   /** etcd history compaction interval (default 5 minutes, as upstream). */
@@ -84,6 +87,7 @@ export class ApiServer {
   private openapi: { generation: number; docs: OpenAPIDocs; v2pb?: Buffer } | undefined;
   private ready = false;
   private readonly compactor: StoreCompactor;
+  readonly saTokens: ServiceAccountTokens | undefined;
   private readonly certUsers = new WeakMap<object, User>();
   port = 0;
 
@@ -95,7 +99,9 @@ export class ApiServer {
     this.admission = new BuiltinAdmission(this.cache);
     this.registry.admission = this.admission;
     this.handlers = new ResourceHandlers(this.catalog, this.registry, this.metrics);
-    this.handlers.authenticateToken = (token) => opts.tokens.get(token);
+    if (opts.serviceAccountKey) this.saTokens = new ServiceAccountTokens(opts.serviceAccountKey);
+    this.handlers.saTokens = this.saTokens;
+    this.handlers.authenticateToken = (token) => this.authenticateToken(token);
     this.compactor = new StoreCompactor(store, opts.compactionIntervalMs);
   }
 
@@ -146,10 +152,34 @@ export class ApiServer {
     }
   }
 
+  /**
+   * A bearer token: one of the token file's, or a service account token this server signed whose
+   * service account (and bound pod or secret) still exists with the same uid.
+   */
+  authenticateToken(token: string): User | undefined {
+    const fromFile = this.opts.tokens.get(token);
+    if (fromFile) return fromFile;
+    const claims = this.saTokens?.verify(token);
+    if (!claims) return undefined;
+    const k8s = claims["kubernetes.io"];
+    const live = (plural: string, ns: string | undefined, name: string, uid: string): boolean => {
+      const prefix = `/registry/core/${plural}/`;
+      const c = this.cache.resource(prefix).items.get(ns ? `${prefix}${ns}/${name}` : `${prefix}${name}`);
+      return c !== undefined && c.obj.metadata.uid === uid && c.obj.metadata.deletionTimestamp === undefined;
+    };
+    if (!live("serviceaccounts", k8s.namespace, k8s.serviceaccount.name, k8s.serviceaccount.uid)) return undefined;
+    if (k8s.pod && !live("pods", k8s.namespace, k8s.pod.name, k8s.pod.uid)) return undefined;
+    if (k8s.secret && !live("secrets", k8s.namespace, k8s.secret.name, k8s.secret.uid)) return undefined;
+    return {
+      name: claims.sub,
+      groups: ["system:serviceaccounts", `system:serviceaccounts:${k8s.namespace}`, "system:authenticated"],
+    };
+  }
+
   private authenticate(req: Req): User | undefined {
     const auth = req.headers.authorization;
     if (typeof auth === "string" && auth.startsWith("Bearer ")) {
-      const user = this.opts.tokens.get(auth.slice(7).trim());
+      const user = this.authenticateToken(auth.slice(7).trim());
       if (user) return user;
     }
     const socket = req.socket as TLSSocket;

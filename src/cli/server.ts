@@ -15,7 +15,7 @@ import { NamespaceController } from "../controllers/namespace/index.js";
 import { ResourceQuotaController } from "../controllers/resourcequota/index.js";
 import { RootCACertPublisher } from "../controllers/rootcacert/index.js";
 import { ServiceAccountController } from "../controllers/serviceaccount/index.js";
-import { defaultSans, ensurePki, kubeconfig } from "../pki/index.js";
+import { defaultSans, ensurePki, ensureServiceAccountKey, kubeconfig } from "../pki/index.js";
 import { openStore } from "../store/index.js";
 import type { Store } from "../store/types.js";
 import { log } from "../util/log.js";
@@ -78,6 +78,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     store,
     tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert },
     tokens: loadTokens(cfg.dataDir),
+    serviceAccountKey: ensureServiceAccountKey(join(cfg.dataDir, "tls")),
     bind: cfg.bind,
     port: cfg.port,
     watchCacheWindow: cfg.watchCacheWindow,

@@ -2,7 +2,7 @@
  * The cluster's PKI: a CA, the API server's serving certificate and the admin client certificate,
  * made on first start (ECDSA P-256) and kept in <data-dir>/tls. Files holding keys are 0600.
  */
-import { webcrypto } from "node:crypto";
+import { generateKeyPairSync, webcrypto } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -162,6 +162,16 @@ export async function ensurePki(dir: string, sans: string[]): Promise<Pki> {
     adminKey: readFileSync(p("admin.key"), "utf8"),
     signClient: (cn, groups) => issue(cn, groups, false),
   };
+}
+
+/** The service account token signing key (EC P-256, PKCS#8 PEM), made on first start. */
+export function ensureServiceAccountKey(dir: string): string {
+  const path = join(dir, "sa.key");
+  if (!existsSync(path)) {
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    writeSecret(path, privateKey.export({ type: "pkcs8", format: "pem" }).toString());
+  }
+  return readFileSync(path, "utf8");
 }
 
 function readIf(path: string): string | undefined {

@@ -199,6 +199,40 @@ describe("API server surface", () => {
     assert.equal((await client.call("GET", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")).code, 405);
   });
 
+  it("issues service account tokens (kubectl create token) that authenticate until the account goes", async () => {
+    await client.call("POST", "/api/v1/namespaces/default/serviceaccounts", { metadata: { name: "robot" } });
+    const tr = await client.call("POST", "/api/v1/namespaces/default/serviceaccounts/robot/token", {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: { expirationSeconds: 3600 },
+    });
+    assert.equal(tr.code, 201);
+    const token = (JSON.parse(tr.body) as { status: { token: string; expirationTimestamp: string } }).status.token;
+    const whoami = await anonymous(cluster.server.url, "/apis/authentication.k8s.io/v1/selfsubjectreviews", {
+      authorization: `Bearer ${token}`,
+    });
+    assert.equal(whoami.code, 405); // GET is not allowed on reviews, but the caller was authenticated (not 401)
+    const list = await anonymous(cluster.server.url, "/api/v1/namespaces", { authorization: `Bearer ${token}` });
+    assert.equal(list.code, 200);
+    const short = await client.call("POST", "/api/v1/namespaces/default/serviceaccounts/robot/token", {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: { expirationSeconds: 60 },
+    });
+    assert.equal(short.code, 422);
+    assert.match(JSON.parse(short.body).message as string, /may not specify a duration less than 10 minutes/);
+    await client.call("DELETE", "/api/v1/namespaces/default/serviceaccounts/robot");
+    assert.equal(
+      (await anonymous(cluster.server.url, "/api/v1/namespaces", { authorization: `Bearer ${token}` })).code,
+      401,
+    );
+    const forged = `${token.slice(0, token.lastIndexOf(".") + 1)}AAAA`;
+    assert.equal(
+      (await anonymous(cluster.server.url, "/api/v1/namespaces", { authorization: `Bearer ${forged}` })).code,
+      401,
+    );
+  });
+
   it("answers a dry-run update with the object's current resourceVersion", async () => {
     const created = JSON.parse(
       (
