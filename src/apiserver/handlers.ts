@@ -6,6 +6,7 @@
 import { applyPatch, serverSideApply, updateManagedFields } from "../api/patch/index.js";
 import { QUANTITY_FORMAT_ERROR, Quantity } from "../api/quantity.js";
 import {
+  findDuplicateFields,
   findTypeError,
   findUnknownFields,
   pruneUnknownFields,
@@ -510,8 +511,10 @@ export class ResourceHandlers {
     obj: unknown,
     query: URLSearchParams,
     ctx: RequestContext,
-    decoded = false,
+    /** The request body, when `obj` was decoded from it (create/update): duplicate keys are checked too. */
+    body?: { text: string; json: boolean },
   ): void {
+    const decoded = body !== undefined;
     const mode = query.get("fieldValidation") ?? "Warn";
     if (mode !== "Strict" && mode !== "Warn" && mode !== "Ignore") {
       throw badRequest(`fieldValidation parameter unsupported: ${mode}`);
@@ -524,7 +527,10 @@ export class ResourceHandlers {
       throw badRequest(`${sv.def.kind} in version "${version}" cannot be handled as a ${sv.def.kind}: ${typeError}`);
     }
     this.checkQuantities(sv, obj, schema);
-    const unknown = mode === "Ignore" ? [] : findUnknownFields(obj, schema);
+    const unknown =
+      mode === "Ignore"
+        ? []
+        : [...(body?.json ? findDuplicateFields(body.text) : []), ...findUnknownFields(obj, schema)];
     if (unknown.length > 0 && mode === "Strict") {
       const { version } = parseApiVersion(sv.apiVersion);
       const prefix = decoded ? `${sv.def.kind} in version "${version}" cannot be handled as a ${sv.def.kind}: ` : "";
@@ -579,9 +585,10 @@ export class ResourceHandlers {
     query: URLSearchParams,
     ctx: RequestContext,
   ): Promise<void> {
-    const obj = this.decode(req, await readBody(req), sv.def.kind);
+    const body = await readBody(req);
+    const obj = this.decode(req, body, sv.def.kind);
     this.checkKind(sv, obj);
-    this.fieldValidation(sv, obj, query, ctx, true);
+    this.fieldValidation(sv, obj, query, ctx, { text: body.toString("utf8"), json: isJsonBody(req) });
     if (obj.metadata.resourceVersion) {
       // upstream's storage layer refuses this (a 500, as a real cluster answers)
       throw internal("resourceVersion should not be set on objects to be created");
@@ -604,7 +611,8 @@ export class ResourceHandlers {
     query: URLSearchParams,
     ctx: RequestContext,
   ): Promise<void> {
-    const obj = this.decode(req, await readBody(req), sv.def.kind);
+    const body = await readBody(req);
+    const obj = this.decode(req, body, sv.def.kind);
     const manager = this.manager(query, ctx);
     const now = rfc3339();
     if (ri.subresource === "scale") {
@@ -650,7 +658,7 @@ export class ResourceHandlers {
       return;
     }
     this.checkKind(sv, obj);
-    this.fieldValidation(sv, obj, query, ctx, true);
+    this.fieldValidation(sv, obj, query, ctx, { text: body.toString("utf8"), json: isJsonBody(req) });
     if (obj.metadata.name !== undefined && obj.metadata.name !== ri.name) {
       throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${ri.name})`);
     }
@@ -987,6 +995,11 @@ export class ResourceHandlers {
       { dryRun, retry: true, skipAdmission: true },
     );
   }
+}
+
+function isJsonBody(req: Req): boolean {
+  const ct = contentTypeOf(req);
+  return ct === "application/json" || ct === "";
 }
 
 function includeObjectOf(query: URLSearchParams): IncludeObject {

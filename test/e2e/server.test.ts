@@ -233,6 +233,19 @@ describe("API server surface", () => {
     );
   });
 
+  it("refuses duplicate JSON keys with fieldValidation=Strict and warns about them otherwise", async () => {
+    const body = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dup1","name":"dup2"}}';
+    const strict = await client.call("POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict", body);
+    assert.equal(strict.code, 400);
+    assert.equal(
+      JSON.parse(strict.body).message,
+      'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: duplicate field "metadata.name"',
+    );
+    const warn = await client.call("POST", "/api/v1/namespaces/default/configmaps", body);
+    assert.equal(warn.code, 201);
+    assert.equal(warn.headers["warning"], '299 - "duplicate field \\"metadata.name\\""');
+  });
+
   it("answers a dry-run update with the object's current resourceVersion", async () => {
     const created = JSON.parse(
       (
