@@ -320,7 +320,16 @@ export class ResourceHandlers {
     else sendJSON(res, 200, text);
   }
 
-  private watch(req: Req, res: Res, ri: RequestInfo, sv: ServedVersion, output: Output, query: URLSearchParams): void {
+  private async watch(
+    req: Req,
+    res: Res,
+    ri: RequestInfo,
+    sv: ServedVersion,
+    output: Output,
+    query: URLSearchParams,
+  ): Promise<void> {
+    const rvParam = query.get("resourceVersion");
+    if (rvParam && /^\d+$/.test(rvParam)) await this.registry.waitForRevision(Number(rvParam));
     const filter = this.filterOf(sv, query);
     const nameFilter: ObjectFilter | undefined = ri.name ? (o) => o.metadata.name === ri.name : undefined;
     const combined: ObjectFilter | undefined =

@@ -156,7 +156,7 @@ export class Registry {
       // a consistent read: the cache must have seen every write the store acknowledged
       await this.cache.sync();
     } else if (opts.resourceVersion !== "0") {
-      await this.cache.waitFor(parseRv(opts.resourceVersion));
+      await this.waitForRevision(parseRv(opts.resourceVersion));
     }
     const rc = this.cache.resource(sv.keyPrefix);
     const rv = this.cache.rv;
@@ -223,6 +223,28 @@ export class Registry {
       out.continueToken = encodeContinue(rv, items[limit - 1]!.key, sv.keyPrefix + sub);
     }
     return out;
+  }
+
+  /**
+   * Waits (up to 3 s, as upstream's cache does) until the cache has seen revision `rv`, which a
+   * client may have read from another API server; then answers 504 "Too large resource version".
+   */
+  async waitForRevision(rv: number): Promise<void> {
+    if (rv <= this.cache.rv) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), 3000);
+    });
+    try {
+      if ((await Promise.race([this.cache.waitFor(rv).then(() => "ok" as const), timeout])) === "timeout") {
+        throw new ApiError(504, "Timeout", `Too large resource version: ${rv}, current: ${this.cache.rv}`, {
+          causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+          retryAfterSeconds: 1,
+        });
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Starts a watch; initial events are delivered synchronously before this returns. */

@@ -246,6 +246,17 @@ describe("API server surface", () => {
     assert.equal(warn.headers["warning"], '299 - "duplicate field \\"metadata.name\\""');
   });
 
+  it("answers a read at a revision the server has not seen with 504 Too large resource version", async () => {
+    for (const watch of ["", "&watch=true"]) {
+      const r = await client.call("GET", `/api/v1/namespaces?resourceVersion=999999999${watch}`);
+      assert.equal(r.code, 504);
+      const status = JSON.parse(r.body) as { reason: string; message: string; details: { retryAfterSeconds: number } };
+      assert.equal(status.reason, "Timeout");
+      assert.match(status.message, /^Too large resource version: 999999999, current: \d+$/);
+      assert.equal(status.details.retryAfterSeconds, 1);
+    }
+  });
+
   it("answers a dry-run update with the object's current resourceVersion", async () => {
     const created = JSON.parse(
       (
