@@ -59,7 +59,6 @@ export async function evict(
         pdbName,
         "status",
         (cur) => {
-          if (!cur) throw tooManyRequests(`The disruption budget ${pdbName} is still being processed by the server.`);
           const status = isRecord(cur["status"]) ? cur["status"] : {};
           const observed = typeof status["observedGeneration"] === "number" ? status["observedGeneration"] : 0;
           if (observed < (cur.metadata.generation ?? 1)) {

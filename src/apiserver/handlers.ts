@@ -632,7 +632,6 @@ export class ResourceHandlers {
         ri.name,
         "",
         (cur) => {
-          if (!cur) throw new Error("unreachable");
           const rv = obj.metadata.resourceVersion;
           if (rv && rv !== cur.metadata.resourceVersion)
             throw conflict(
@@ -656,7 +655,6 @@ export class ResourceHandlers {
         ri.name,
         "finalize",
         (cur) => {
-          if (!cur) throw new Error("unreachable");
           const spec = isRecord(obj["spec"]) ? obj["spec"] : {};
           cur["spec"] = { ...(isRecord(cur["spec"]) ? cur["spec"] : {}), finalizers: spec["finalizers"] ?? [] };
           return cur;
@@ -679,7 +677,7 @@ export class ResourceHandlers {
       (cur) => {
         return this.recordUpdate(sv, ri, cur, structuredClone(obj), manager, now);
       },
-      { dryRun: isDryRun(query), retry: false, createIfMissing: false },
+      { dryRun: isDryRun(query), retry: false },
     );
     this.sendCached(res, result.created ? 201 : 200, sv, output, result.object, query);
   }
@@ -725,7 +723,6 @@ export class ResourceHandlers {
         ri.name,
         "",
         (cur) => {
-          if (!cur) throw new Error("unreachable");
           const scale = applyPatch(scaleOf(sv, cur) as KObject, body, ct, undefined);
           const spec = isRecord(scale["spec"]) ? scale["spec"] : {};
           setPath(cur, sv.def.scale!.specReplicasPath, typeof spec["replicas"] === "number" ? spec["replicas"] : 0);
@@ -736,34 +733,34 @@ export class ResourceHandlers {
       sendJSON(res, 200, scaleOf(sv, result.object.obj));
       return;
     }
+    /** Server-side apply onto the live object (a copy the registry made), or onto nothing. */
+    const apply = (cur: KObject | undefined): KObject => {
+      const applied = this.decode(req, body, sv.def.kind);
+      this.checkKind(sv, applied);
+      this.fieldValidation(sv, applied, query, ctx);
+      const { object } = serverSideApply(cur ? this.out(sv, cur) : undefined, applied, {
+        manager,
+        force,
+        schema,
+        apiVersion: sv.apiVersion,
+        now,
+        subresource: ri.subresource || undefined,
+      });
+      return this.toStorage(sv, object);
+    };
     const result = await this.registry.update(
       sv,
       ri.namespace,
       ri.name,
       ri.subresource,
       (cur) => {
-        if (isApply) {
-          const applied = this.decode(req, body, sv.def.kind);
-          this.checkKind(sv, applied);
-          this.fieldValidation(sv, applied, query, ctx);
-          const live = cur ? this.out(sv, cur) : undefined;
-          const { object } = serverSideApply(live === cur && cur ? structuredClone(cur) : live, applied, {
-            manager,
-            force,
-            schema,
-            apiVersion: sv.apiVersion,
-            now,
-            subresource: ri.subresource || undefined,
-          });
-          return this.toStorage(sv, object);
-        }
-        if (!cur) throw new Error("unreachable");
+        if (isApply) return apply(cur);
         const served = this.out(sv, cur);
         const patched = applyPatch(served === cur ? structuredClone(cur) : served, body, ct, schema);
         this.fieldValidation(sv, patched, query, ctx);
         return this.recordUpdate(sv, ri, cur, patched, manager, now);
       },
-      { dryRun: isDryRun(query), retry: true, createIfMissing: isApply },
+      { dryRun: isDryRun(query), retry: true, create: isApply ? () => apply(undefined) : undefined },
     );
     this.sendCached(res, result.created ? 201 : 200, sv, output, result.object, query);
   }
@@ -977,7 +974,6 @@ export class ResourceHandlers {
       name,
       "binding",
       (cur) => {
-        if (!cur) throw new Error("unreachable");
         const spec = isRecord(cur["spec"]) ? cur["spec"] : {};
         if (cur.metadata.deletionTimestamp) {
           throw conflict("", "pods", name, `pod ${name} is being deleted, cannot be assigned to a host`);

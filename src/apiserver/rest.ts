@@ -422,17 +422,18 @@ export class Registry {
 
   /**
    * Updates an object (storage version). `mutate` builds the new object from the current one
-   * (a deep copy it may change); it is retried on conflict when `retry` is set (patches).
+   * (a deep copy it may change); it is retried on conflict when `retry` is set (patches). When the
+   * object does not exist, `create` (if given: server-side apply) builds one to create instead.
    */
   async update(
     sv: ServedVersion,
     namespace: string | undefined,
     name: string,
     subresource: string,
-    mutate: (current: KObject | undefined) => Promise<KObject> | KObject,
+    mutate: (current: KObject) => Promise<KObject> | KObject,
     opts: WriteOptions & {
       retry: boolean;
-      createIfMissing?: boolean;
+      create?: () => Promise<KObject> | KObject;
       /** The write is the registry's own (a binding), not a client's update: no update admission. */
       skipAdmission?: boolean;
     },
@@ -441,8 +442,8 @@ export class Registry {
     for (let attempt = 0; ; attempt++) {
       const current = this.cache.resource(sv.keyPrefix).items.get(key);
       if (!current) {
-        if (opts.createIfMissing) {
-          const obj = await mutate(undefined);
+        if (opts.create) {
+          const obj = await opts.create();
           obj.metadata.name = name;
           return { object: await this.create(sv, namespace, obj, opts), created: true };
         }

@@ -55,7 +55,6 @@ export class LocalClient {
       name,
       subresource,
       (cur) => {
-        if (!cur) throw new ApiError(404, "NotFound", `${sv.def.plural} "${name}" not found`);
         const next = mutate(cur);
         delete next.metadata.resourceVersion;
         return next;

@@ -61,7 +61,6 @@ export class NamespaceController {
       name,
       "finalize",
       (cur) => {
-        if (!cur) throw new Error("namespace vanished");
         cur["spec"] = { ...(isRecord(cur["spec"]) ? cur["spec"] : {}), finalizers };
         delete cur.metadata.resourceVersion;
         return cur;
