@@ -171,7 +171,7 @@ export class ResourceHandlers {
       !(sub === "finalize" && sv.def.kind === "Namespace")
     ) {
       if (!sv.def.extraSubresources.includes(sub)) throw pageNotFound();
-      return this.special(req, res, ri, sv, query, ctx);
+      return this.special(req, res, ri, sv, query);
     }
     if (sv.def.review) {
       if (ri.verb !== "create" || ri.name !== "") throw methodNotAllowed(ri.verb.toUpperCase(), sv.def.kind);
@@ -202,7 +202,7 @@ export class ResourceHandlers {
       case "delete":
         return this.delete(req, res, ri, sv, output, query);
       case "deletecollection":
-        return this.deleteCollection(req, res, ri, sv, output, query);
+        return this.deleteCollection(req, res, ri, sv, query);
     }
   }
 
@@ -834,7 +834,6 @@ export class ResourceHandlers {
     res: Res,
     ri: RequestInfo,
     sv: ServedVersion,
-    output: Output,
     query: URLSearchParams,
   ): Promise<void> {
     const opts = await this.deleteOptions(req, query);
@@ -843,24 +842,15 @@ export class ResourceHandlers {
       { namespace: ri.namespace, filter: this.filterOf(sv, query) },
       opts,
     );
-    void output;
     const text = `{"kind":${JSON.stringify(`${sv.def.kind}List`)},"apiVersion":${JSON.stringify(sv.apiVersion)},"metadata":{"resourceVersion":"${this.registry.cache.rv}"},"items":[${deleted
       .map((c) => JSON.stringify(this.out(sv, c.obj)))
       .join(",")}]}`;
     sendJSON(res, 200, text);
   }
 
-  /** binding, eviction, and the node-served subresources (log, exec, ...). */
-  private async special(
-    req: Req,
-    res: Res,
-    ri: RequestInfo,
-    sv: ServedVersion,
-    query: URLSearchParams,
-    ctx: RequestContext,
-  ): Promise<void> {
+  /** binding, eviction, token, and the node-served subresources (log, exec, ...). */
+  private async special(req: Req, res: Res, ri: RequestInfo, sv: ServedVersion, query: URLSearchParams): Promise<void> {
     const sub = ri.subresource;
-    void ctx;
     if (sub === "binding" && ri.verb === "create") {
       const binding = this.decode(req, await readBody(req), "Binding");
       await this.bind(sv, ri.namespace, ri.name, binding, isDryRun(query));
