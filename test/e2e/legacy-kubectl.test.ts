@@ -3,6 +3,8 @@
  * protobuf for client-side validation, plain discovery) must work too, on the removed API versions.
  */
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { legacyKubectlBinary, startCluster, type TestCluster } from "./harness.js";
 
@@ -26,6 +28,17 @@ describe("kubectl 1.20 against k8ts", {
     assert.equal(r.code, 0, r.stderr);
     for (const ns of ["default", "kube-system", "kube-public", "kube-node-lease"])
       assert.match(r.stdout, new RegExp(`^${ns}\\s+Active`, "m"));
+  });
+
+  it("validates every seed manifest client-side and creates it with a server-side dry run", async () => {
+    for (const ns of ["tutorial", "test-pvc"]) await k(["create", "namespace", ns]);
+    const dir = new URL("../../../test/fixtures/seeds/", import.meta.url).pathname;
+    const files = readdirSync(dir).filter((f) => f.endsWith(".yaml"));
+    assert.ok(files.length >= 30);
+    for (const f of files) {
+      const r = await k(["create", "--dry-run=server", "-f", join(dir, f)]);
+      assert.equal(r.code, 0, `${f}: ${r.stderr}`);
+    }
   });
 
   for (const [file, kind, name, ns] of [
