@@ -252,7 +252,7 @@ export class Registry {
     const rc = this.cache.resource(sv.keyPrefix);
     const sub = sv.keyPrefix + this.nsPrefix(sv, opts.namespace);
     const relevant = (c: CachedObject | undefined): boolean =>
-      c !== undefined && c.key.startsWith(sub) && (!opts.filter || opts.filter(c.obj));
+      c?.key.startsWith(sub) === true && (!opts.filter || opts.filter(c.obj));
     let stopped = false;
     const deliver = (ev: CacheEvent): void => {
       if (stopped) return;

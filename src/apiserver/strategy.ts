@@ -6,7 +6,6 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { ResourceDef } from "../api/registry/resources.js";
 import { ensureRecord, isRecord, type KObject, rfc3339 } from "../api/types.js";
 
-type Obj = Record<string, unknown>;
 const rec = ensureRecord;
 
 /** Upstream's generateName suffix alphabet (no vowels, no confusable characters). */

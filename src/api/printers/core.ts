@@ -1,24 +1,14 @@
 /** Printers for the core ("") group, after pkg/printers/internalversion/printers.go. */
 
 import { isRecord, type KObject } from "../types.js";
-import {
-  AGE,
-  ageOf,
-  col,
-  containerCells,
-  isDeleting,
-  NAME,
-  nameOf,
-  printer,
-  WIDE_CONTAINERS,
-  WIDE_IMAGES,
-} from "./common.js";
+import { AGE, ageOf, col, containerCells, isDeleting, NAME, nameOf, printer } from "./common.js";
 import * as d from "./descriptions.js";
 import { humanDuration, parseTime, since } from "./duration.js";
-import { arr, at, num, optNum, optStr, rec, str, strMap } from "./json.js";
+import { arr, at, num, optStr, rec, str, strMap } from "./json.js";
 import { formatQuantity } from "./quantity.js";
 import { formatLabels } from "./selectors.js";
 import type { Printer, TableRowCondition } from "./types.js";
+import { replicatedPrinter } from "./workloads.js";
 
 // ---------------------------------------------------------------------------------------------
 // pods
@@ -212,30 +202,14 @@ export const podTemplatePrinter: Printer = printer(
   },
 );
 
-export const replicationControllerPrinter: Printer = printer(
-  [
-    NAME,
-    col("Desired", "integer", d.rcSpecReplicas),
-    col("Current", "integer", d.rcStatusReplicas),
-    col("Ready", "integer", d.rcStatusReadyReplicas),
-    AGE,
-    WIDE_CONTAINERS,
-    WIDE_IMAGES,
-    col("Selector", "string", d.rcSpecSelector, { priority: 1 }),
-  ],
-  (obj, now) => {
-    const [names, images] = containerCells(at(obj, "spec", "template", "spec", "containers"));
-    return [
-      nameOf(obj),
-      optNum(at(obj, "spec", "replicas")) ?? 1,
-      num(at(obj, "status", "replicas")),
-      num(at(obj, "status", "readyReplicas")),
-      ageOf(obj, now),
-      names,
-      images,
-      formatLabels(at(obj, "spec", "selector")),
-    ];
+export const replicationControllerPrinter: Printer = replicatedPrinter(
+  {
+    replicas: d.rcSpecReplicas,
+    current: d.rcStatusReplicas,
+    ready: d.rcStatusReadyReplicas,
+    selector: d.rcSpecSelector,
   },
+  formatLabels,
 );
 
 // ---------------------------------------------------------------------------------------------

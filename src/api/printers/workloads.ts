@@ -20,30 +20,49 @@ import { formatQuantity } from "./quantity.js";
 import { formatLabelSelector, formatLabels, labelSelectorString } from "./selectors.js";
 import type { Printer } from "./types.js";
 
-export const replicaSetPrinter: Printer = printer(
-  [
-    NAME,
-    col("Desired", "integer", d.rsSpecReplicas),
-    col("Current", "integer", d.rsStatusReplicas),
-    col("Ready", "integer", d.rsStatusReadyReplicas),
-    AGE,
-    WIDE_CONTAINERS,
-    WIDE_IMAGES,
-    col("Selector", "string", d.rsSpecSelector, { priority: 1 }),
-  ],
-  (obj, now) => {
-    const [names, images] = containerCells(at(obj, "spec", "template", "spec", "containers"));
-    return [
-      nameOf(obj),
-      optNum(at(obj, "spec", "replicas")) ?? 1,
-      num(at(obj, "status", "replicas")),
-      num(at(obj, "status", "readyReplicas")),
-      ageOf(obj, now),
-      names,
-      images,
-      formatLabelSelector(at(obj, "spec", "selector")),
-    ];
+/**
+ * ReplicaSets and ReplicationControllers print alike (upstream's printReplicaSet and
+ * printReplicationController): only the descriptions and the selector's form differ.
+ */
+export function replicatedPrinter(
+  descriptions: { replicas: string; current: string; ready: string; selector: string },
+  selector: (v: unknown) => string,
+): Printer {
+  return printer(
+    [
+      NAME,
+      col("Desired", "integer", descriptions.replicas),
+      col("Current", "integer", descriptions.current),
+      col("Ready", "integer", descriptions.ready),
+      AGE,
+      WIDE_CONTAINERS,
+      WIDE_IMAGES,
+      col("Selector", "string", descriptions.selector, { priority: 1 }),
+    ],
+    (obj, now) => {
+      const [names, images] = containerCells(at(obj, "spec", "template", "spec", "containers"));
+      return [
+        nameOf(obj),
+        optNum(at(obj, "spec", "replicas")) ?? 1,
+        num(at(obj, "status", "replicas")),
+        num(at(obj, "status", "readyReplicas")),
+        ageOf(obj, now),
+        names,
+        images,
+        selector(at(obj, "spec", "selector")),
+      ];
+    },
+  );
+}
+
+export const replicaSetPrinter: Printer = replicatedPrinter(
+  {
+    replicas: d.rsSpecReplicas,
+    current: d.rsStatusReplicas,
+    ready: d.rsStatusReadyReplicas,
+    selector: d.rsSpecSelector,
   },
+  formatLabelSelector,
 );
 
 export const daemonSetPrinter: Printer = printer(
