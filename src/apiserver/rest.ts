@@ -37,6 +37,14 @@ export interface DeleteOptions {
   orphanDependentsFalse?: boolean;
 }
 
+export interface UpdateOptions extends WriteOptions {
+  retry: boolean;
+  /** Builds the object to create when none exists (server-side apply); without it a missing object is 404. */
+  create?: () => Promise<KObject> | KObject;
+  /** The write is the registry's own (a binding), not a client's update: no update admission. */
+  skipAdmission?: boolean;
+}
+
 export type ObjectFilter = (obj: KObject) => boolean;
 
 export interface ListOptions {
@@ -373,8 +381,39 @@ export class Registry {
     }
   }
 
+  private readonly quotaLocks = new Map<string, Promise<void>>();
+
+  /**
+   * Writes into a namespace that has ResourceQuotas are admitted one at a time (admission, store
+   * write and cache), so two concurrent creates cannot both pass a nearly full quota.
+   */
+  private async inQuotaOrder<T>(namespace: string | undefined, fn: () => Promise<T>): Promise<T> {
+    if (!namespace || this.cache.resource("/registry/core/resourcequotas/").range(`${namespace}/`).size === 0) {
+      return fn();
+    }
+    const prev = this.quotaLocks.get(namespace) ?? Promise.resolve();
+    let release: () => void = () => undefined;
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tail = prev.then(() => mine);
+    this.quotaLocks.set(namespace, tail);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.quotaLocks.get(namespace) === tail) this.quotaLocks.delete(namespace);
+    }
+  }
+
   /** Creates an object (storage version). Returns the stored object. */
-  async create(
+  create(sv: ServedVersion, namespace: string | undefined, input: KObject, opts: WriteOptions): Promise<CachedObject> {
+    const ns = sv.def.namespaced ? (namespace ?? input.metadata.namespace) : undefined;
+    return this.inQuotaOrder(ns, () => this.createNow(sv, namespace, input, opts));
+  }
+
+  private async createNow(
     sv: ServedVersion,
     namespace: string | undefined,
     input: KObject,
@@ -425,18 +464,25 @@ export class Registry {
    * (a deep copy it may change); it is retried on conflict when `retry` is set (patches). When the
    * object does not exist, `create` (if given: server-side apply) builds one to create instead.
    */
-  async update(
+  update(
     sv: ServedVersion,
     namespace: string | undefined,
     name: string,
     subresource: string,
     mutate: (current: KObject) => Promise<KObject> | KObject,
-    opts: WriteOptions & {
-      retry: boolean;
-      create?: () => Promise<KObject> | KObject;
-      /** The write is the registry's own (a binding), not a client's update: no update admission. */
-      skipAdmission?: boolean;
-    },
+    opts: UpdateOptions,
+  ): Promise<{ object: CachedObject; created: boolean }> {
+    const ns = sv.def.namespaced ? namespace : undefined;
+    return this.inQuotaOrder(ns, () => this.updateNow(sv, namespace, name, subresource, mutate, opts));
+  }
+
+  private async updateNow(
+    sv: ServedVersion,
+    namespace: string | undefined,
+    name: string,
+    subresource: string,
+    mutate: (current: KObject) => Promise<KObject> | KObject,
+    opts: UpdateOptions,
   ): Promise<{ object: CachedObject; created: boolean }> {
     const key = objectKey(sv.keyPrefix, sv.def.namespaced ? namespace : undefined, name);
     for (let attempt = 0; ; attempt++) {
@@ -445,7 +491,7 @@ export class Registry {
         if (opts.create) {
           const obj = await opts.create();
           obj.metadata.name = name;
-          return { object: await this.create(sv, namespace, obj, opts), created: true };
+          return { object: await this.createNow(sv, namespace, obj, opts), created: true };
         }
         throw notFound(sv.def.group, sv.def.plural, name);
       }

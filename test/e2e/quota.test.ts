@@ -226,4 +226,33 @@ describe("ResourceQuota with kubectl", { skip: kubectlSkip() }, () => {
     const out = await describeUntil(["objects", "-n", NS], (o) => /^services\s+0\s+1$/m.test(o));
     assert.match(out, /^services\s+0\s+1$/m, out);
   });
+
+  it("concurrent creates cannot together exceed a quota: exactly the allowed number gets through", async () => {
+    const secrets = client.resource("", "v1", "secrets");
+    await client.ensure(client.resource("", "v1", "namespaces"), {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "race" },
+    });
+    await client.ensure(client.resource("", "v1", "resourcequotas"), {
+      apiVersion: "v1",
+      kind: "ResourceQuota",
+      metadata: { name: "three-secrets", namespace: "race" },
+      spec: { hard: { "count/secrets": "3" } },
+    });
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        client.registry.create(
+          secrets,
+          "race",
+          { apiVersion: "v1", kind: "Secret", metadata: { name: `s${i}`, namespace: "race" } },
+          { dryRun: false },
+        ),
+      ),
+    );
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 3);
+    for (const r of results) {
+      if (r.status === "rejected") assert.match(String((r.reason as Error).message), /exceeded quota: three-secrets/);
+    }
+  });
 });
