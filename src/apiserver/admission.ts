@@ -4,9 +4,9 @@
  */
 import { applyDefaults } from "../api/defaults/index.js";
 import { isRecord, type KObject } from "../api/types.js";
-import { invalidMessage, statusCauses, validateObject } from "../api/validation/index.js";
+import { invalidMessage, validateObject } from "../api/validation/index.js";
 import type { ServedVersion } from "./catalog.js";
-import { ApiError, forbidden } from "./errors.js";
+import { forbidden, invalid } from "./errors.js";
 import { admitQuota } from "./quota.js";
 import type { WatchCache } from "./watchcache.js";
 
@@ -61,6 +61,12 @@ function addDefaultTolerations(pod: KObject): void {
   spec["tolerations"] = tolerations;
 }
 
+/** The first usable IP of a service range: the `kubernetes` service's address. */
+export function firstServiceIP(serviceCIDR: string): string {
+  const [base] = serviceCIDR.split("/");
+  return intToIp(ipToInt(base ?? "10.43.0.0") + 1);
+}
+
 export class BuiltinAdmission implements Admission {
   private readonly cache: WatchCache;
   private readonly opts: AdmissionOptions;
@@ -68,12 +74,6 @@ export class BuiltinAdmission implements Admission {
   constructor(cache: WatchCache, opts: AdmissionOptions = defaultAdmissionOptions) {
     this.cache = cache;
     this.opts = opts;
-  }
-
-  /** The first usable IP of the service range: the `kubernetes` service's address. */
-  firstServiceIP(): string {
-    const [base] = this.opts.serviceCIDR.split("/");
-    return intToIp(ipToInt(base ?? "10.43.0.0") + 1);
   }
 
   async admit(op: Operation, sv: ServedVersion, obj: KObject, old: KObject | undefined): Promise<void> {
@@ -93,12 +93,7 @@ export class BuiltinAdmission implements Admission {
     const errs = validateObject(group, kind, obj, op === "update" ? old : undefined);
     if (errs.length > 0) {
       const name = obj.metadata.name ?? "";
-      throw new ApiError(422, "Invalid", invalidMessage(kind, group, name, errs), {
-        name,
-        group: group === "" ? undefined : group,
-        kind,
-        causes: statusCauses(errs),
-      });
+      throw invalid(kind, group, name, errs, invalidMessage(kind, group, name, errs));
     }
     // ResourceQuota admission: usage recomputed from the cache (dry runs are checked too)
     admitQuota(this.cache, op, quotaInfo, obj, old);

@@ -119,14 +119,6 @@ export class Catalog {
     return undefined;
   }
 
-  /** The preferred-version entry storing objects under the given storage group + plural. */
-  byStorage(storageGroup: string, plural: string): ServedVersion | undefined {
-    for (const e of this.byPath.values()) {
-      if (e.storageGroup === storageGroup && e.def.plural === plural && e.apiVersion === e.def.storageVersion) return e;
-    }
-    return undefined;
-  }
-
   all(): ServedVersion[] {
     return [...this.byPath.values()];
   }

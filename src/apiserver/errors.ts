@@ -136,11 +136,12 @@ export function gone(message: string): ApiError {
   return new ApiError(410, "Expired", message);
 }
 
-export function unsupportedMediaType(contentType: string): ApiError {
+/** 415 listing the media types the endpoint takes (upstream's wording). */
+export function unsupportedMediaType(accepted: readonly string[]): ApiError {
   return new ApiError(
     415,
     "UnsupportedMediaType",
-    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf${contentType ? "" : ""}`,
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(", ")}`,
   );
 }
 

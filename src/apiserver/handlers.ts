@@ -104,12 +104,12 @@ function negotiate(accept: MediaType[]): Output {
   throw notAcceptable();
 }
 
-const PATCH_TYPES = new Set([
+const CUSTOM_RESOURCE_PATCH_TYPES = [
   "application/json-patch+json",
   "application/merge-patch+json",
-  "application/strategic-merge-patch+json",
   "application/apply-patch+yaml",
-]);
+];
+const PATCH_TYPES = [...CUSTOM_RESOURCE_PATCH_TYPES, "application/strategic-merge-patch+json"];
 
 export class ResourceHandlers {
   private readonly catalog: Catalog;
@@ -450,7 +450,7 @@ export class ResourceHandlers {
         throw badRequest(`${unrecognized}: couldn't get version/kind; json parse error: ${(err as Error).message}`);
       }
     } else {
-      throw unsupportedMediaType(ct);
+      throw unsupportedMediaType(["application/json", "application/yaml", PROTOBUF_CONTENT_TYPE]);
     }
     if (!isRecord(value))
       throw badRequest(`${unrecognized}: couldn't get version/kind; json parse error: not an object`);
@@ -632,14 +632,8 @@ export class ResourceHandlers {
         ri.name,
         "",
         (cur) => {
-          const rv = obj.metadata.resourceVersion;
-          if (rv && rv !== cur.metadata.resourceVersion)
-            throw conflict(
-              sv.def.group,
-              sv.def.plural,
-              ri.name,
-              "the object has been modified; please apply your changes to the latest version and try again",
-            );
+          // the Scale's resourceVersion guards the parent: the registry's optimistic check applies it
+          if (obj.metadata.resourceVersion) cur.metadata.resourceVersion = obj.metadata.resourceVersion;
           setPath(cur, sv.def.scale!.specReplicasPath, typeof replicas === "number" ? replicas : 0);
           return cur;
         },
@@ -692,21 +686,9 @@ export class ResourceHandlers {
     ctx: RequestContext,
   ): Promise<void> {
     const ct = contentTypeOf(req);
-    if (!PATCH_TYPES.has(ct)) {
-      throw new ApiError(
-        415,
-        "UnsupportedMediaType",
-        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
-      );
-    }
-    if (sv.crd && ct === "application/strategic-merge-patch+json") {
-      // custom resources have no patch strategies: upstream refuses strategic merge patch
-      throw new ApiError(
-        415,
-        "UnsupportedMediaType",
-        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
-      );
-    }
+    // custom resources have no patch strategies: upstream refuses strategic merge patch for them
+    const accepted = sv.crd ? CUSTOM_RESOURCE_PATCH_TYPES : PATCH_TYPES;
+    if (!accepted.includes(ct)) throw unsupportedMediaType(accepted);
     const body = await readBody(req);
     const manager = this.manager(query, ctx);
     const now = rfc3339();

@@ -456,7 +456,7 @@ export class Registry {
       throw err;
     }
     await this.cache.waitFor(rev);
-    return this.cache.resource(sv.keyPrefix).items.get(key) ?? decodeCached(key, JSON.stringify(obj), rev);
+    return this.cache.resource(sv.keyPrefix).items.get(key) ?? decodeCached(key, value, rev);
   }
 
   /**

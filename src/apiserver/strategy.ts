@@ -85,10 +85,8 @@ export function prepareForCreate(def: ResourceDef, obj: KObject): void {
     default:
       break;
   }
-  if (def.kind === "Service" || def.kind === "Deployment" || def.kind === "StatefulSet" || def.kind === "DaemonSet") {
-    // status is owned by controllers; start with an empty one as upstream does for services
-    if (def.kind === "Service") obj["status"] = { loadBalancer: {} };
-  }
+  // a new Service starts with an empty load-balancer status, as upstream's strategy leaves it
+  if (def.kind === "Service" && def.group === "") obj["status"] = { loadBalancer: {} };
 }
 
 /** Job selector and pod labels, generated unless manualSelector (upstream job strategy). */

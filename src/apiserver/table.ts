@@ -41,13 +41,11 @@ export function buildTable(printer: Printer, objects: KObject[], opts: TableOpti
   if (opts.resourceVersion !== undefined) listMeta.resourceVersion = opts.resourceVersion;
   if (opts.continueToken !== undefined) listMeta.continue = opts.continueToken;
   if (opts.remainingItemCount !== undefined) listMeta.remainingItemCount = opts.remainingItemCount;
-  return {
-    ...assembleTable(printer, objects, new Date(), {
-      includeObject: opts.includeObject,
-      noHeaders: opts.noHeaders ?? false,
-      listMeta,
-      apiVersion: opts.apiVersion,
-      convert: opts.convert,
-    }),
-  };
+  return assembleTable(printer, objects, new Date(), {
+    includeObject: opts.includeObject,
+    noHeaders: opts.noHeaders ?? false,
+    listMeta,
+    apiVersion: opts.apiVersion,
+    convert: opts.convert,
+  }) as unknown as Record<string, unknown>;
 }

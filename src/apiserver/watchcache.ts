@@ -159,10 +159,6 @@ export class ResourceCache {
     return () => this.watchers.delete(w);
   }
 
-  get watcherCount(): number {
-    return this.watchers.size;
-  }
-
   closeAll(err?: Error): void {
     for (const w of this.watchers) w.close(err);
     this.watchers.clear();
@@ -346,12 +342,6 @@ export class WatchCache {
   /** Objects per resource key prefix. */
   counts(): Array<[string, number]> {
     return [...this.resources].map(([prefix, c]) => [prefix, c.items.size]);
-  }
-
-  watcherCount(): number {
-    let n = 0;
-    for (const c of this.resources.values()) n += c.watcherCount;
-    return n;
   }
 
   stop(): void {

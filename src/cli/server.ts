@@ -6,6 +6,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { defaultAdmissionOptions, firstServiceIP } from "../apiserver/admission.js";
 import { ApiServer, type User } from "../apiserver/server.js";
 import { LocalClient } from "../controllers/client.js";
 import { CrdController } from "../controllers/crd/index.js";
@@ -61,7 +62,7 @@ function loadTokens(dataDir: string): Map<string, User> {
 
 export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
-  const serviceIP = "10.43.0.1";
+  const serviceIP = firstServiceIP(defaultAdmissionOptions.serviceCIDR);
   const pki = await ensurePki(join(cfg.dataDir, "tls"), defaultSans(cfg.bind, serviceIP));
   mkdirSync(join(cfg.dataDir, "db"), { recursive: true, mode: 0o700 });
   const store = await openStore({

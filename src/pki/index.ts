@@ -33,8 +33,6 @@ export interface Pki {
   serverKey: string;
   adminCert: string;
   adminKey: string;
-  /** Loads the CA key on demand to sign more client certificates (nodes, users). */
-  signClient(cn: string, groups: string[]): Promise<{ cert: string; key: string }>;
 }
 
 async function exportKey(key: CryptoKey): Promise<string> {
@@ -160,7 +158,6 @@ export async function ensurePki(dir: string, sans: string[]): Promise<Pki> {
     serverKey: readFileSync(p("server.key"), "utf8"),
     adminCert: readFileSync(p("admin.crt"), "utf8"),
     adminKey: readFileSync(p("admin.key"), "utf8"),
-    signClient: (cn, groups) => issue(cn, groups, false),
   };
 }
 

@@ -426,6 +426,20 @@ describe("REST semantics (raw HTTP, memory store)", () => {
         assert.equal(meta(dep)["generation"], 2);
       });
     }
+    it("a PUT of /scale with a stale resourceVersion is a 409 Conflict on the parent", async () => {
+      const base = "/apis/apps/v1/namespaces/scale/deployments";
+      await expectCode(201, "POST", base, deployment("stale", 1));
+      const scale = await expectCode(200, "GET", `${base}/stale/scale`);
+      await expectCode(200, "PATCH", `${base}/stale`, '{"metadata":{"labels":{"x":"y"}}}', {
+        "content-type": "application/merge-patch+json",
+      });
+      const status = await expectCode(409, "PUT", `${base}/stale/scale`, { ...scale, spec: { replicas: 3 } });
+      assert.equal(
+        status["message"],
+        'Operation cannot be fulfilled on deployments.apps "stale": the object has been modified; please apply your changes to the latest version and try again',
+      );
+      assert.equal(at(await expectCode(200, "GET", `${base}/stale`), "spec", "replicas"), 1);
+    });
   });
 
   describe("delete", () => {

@@ -310,14 +310,3 @@ function toDef(r: Row): ResourceDef {
 }
 
 export const builtinResources: ResourceDef[] = rows.map(toDef);
-
-/** The resource objects of a legacy/other-group row are stored under: e.g. extensions DaemonSet → apps daemonsets. */
-export function storageResource(def: ResourceDef): { group: string; plural: string } {
-  const slash = def.storageVersion.indexOf("/");
-  const group = slash < 0 ? "" : def.storageVersion.slice(0, slash);
-  return { group, plural: def.plural };
-}
-
-export function storageApiVersion(def: ResourceDef): string {
-  return def.storageVersion;
-}
