@@ -155,6 +155,8 @@ end`,
     3,
   );
   const wrkGet = wrk(`${c.base.origin}/api/v1/namespaces/${ns}/configmaps/cm-1`, token, "", 3);
+  // the transport's floor: an authenticated request the server answers without storage or JSON work
+  const wrkFloor = wrk(`${c.base.origin}/version`, token, "", 3);
   const list = await load(4, 1500, async () => {
     const r = await c.call("GET", `/api/v1/namespaces/${ns}/configmaps?limit=500`);
     if (r.code !== 200) throw new Error(`list: ${r.code}`);
@@ -227,6 +229,7 @@ end`,
     get,
     wrkCreate,
     wrkGet,
+    wrkFloor,
     list,
     watch: {
       watchers,
@@ -273,6 +276,9 @@ async function main(): Promise<void> {
     if (api.wrkCreate && api.wrkGet) {
       console.log(
         `[${backend}] API with wrk (C client, 32 connections): create ${api.wrkCreate.perSec}/s p50 ${fmt(api.wrkCreate.p50)} ms p99 ${fmt(api.wrkCreate.p99)} ms (${api.wrkCreate.errors} errors) — ${((100 * api.wrkCreate.perSec) / Math.max(1, raw.createConcurrentPerSec)).toFixed(0)}% of raw store create with 32 in flight, ${((100 * api.wrkCreate.perSec) / Math.max(1, raw.createSerialPerSec)).toFixed(0)}% of one at a time; get ${api.wrkGet.perSec}/s p50 ${fmt(api.wrkGet.p50)} ms p99 ${fmt(api.wrkGet.p99)} ms`,
+      );
+      console.log(
+        `[${backend}] HTTPS floor with wrk (authenticated GET /version, no storage): ${api.wrkFloor?.perSec ?? 0}/s — half the raw store's concurrent create rate is ${Math.round(raw.createConcurrentPerSec / 2)}/s`,
       );
     } else {
       console.log(`[${backend}] wrk not installed (apt-get install wrk): figures above come from the node client only`);

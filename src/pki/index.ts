@@ -33,6 +33,11 @@ export interface Pki {
   serverKey: string;
   adminCert: string;
   adminKey: string;
+  /** The API server's client certificate towards node agents (logs, exec, attach). */
+  kubeletClientCert: string;
+  kubeletClientKey: string;
+  /** Issues a certificate signed by the cluster CA (a node's client or serving certificate). */
+  issue(cn: string, groups: string[], serverSans?: string[]): Promise<{ cert: string; key: string }>;
 }
 
 async function exportKey(key: CryptoKey): Promise<string> {
@@ -113,7 +118,12 @@ export async function ensurePki(dir: string, sans: string[]): Promise<Pki> {
     caKey ??= await importKey(readFileSync(p("ca.key"), "utf8"));
     return caKey;
   };
-  const issue = async (cn: string, groups: string[], server: boolean): Promise<{ cert: string; key: string }> => {
+  const issue = async (
+    cn: string,
+    groups: string[],
+    server: boolean,
+    names: string[] = sans,
+  ): Promise<{ cert: string; key: string }> => {
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
     const subject = [`CN=${cn}`, ...groups.map((g) => `O=${g}`)].join(", ");
     const x509 = await loadX509();
@@ -125,10 +135,10 @@ export async function ensurePki(dir: string, sans: string[]): Promise<Pki> {
       ]),
     ];
     if (server) {
-      const names = [...new Set(sans)].map((s) =>
+      const alt = [...new Set(names)].map((s) =>
         /^[\d.]+$/.test(s) || s.includes(":") ? { type: "ip" as const, value: s } : { type: "dns" as const, value: s },
       );
-      extensions.push(new x509.SubjectAlternativeNameExtension(names));
+      extensions.push(new x509.SubjectAlternativeNameExtension(alt));
     }
     const cert = await makeCert({
       subject,
@@ -152,12 +162,20 @@ export async function ensurePki(dir: string, sans: string[]): Promise<Pki> {
     writeFileSync(p("admin.crt"), a.cert);
     writeSecret(p("admin.key"), a.key);
   }
+  if (!existsSync(p("apiserver-kubelet-client.crt")) || !existsSync(p("apiserver-kubelet-client.key"))) {
+    const k = await issue("kube-apiserver-kubelet-client", ["kubeadm:cluster-admins"], false);
+    writeFileSync(p("apiserver-kubelet-client.crt"), k.cert);
+    writeSecret(p("apiserver-kubelet-client.key"), k.key);
+  }
   return {
     caCert,
     serverCert: readFileSync(p("server.crt"), "utf8"),
     serverKey: readFileSync(p("server.key"), "utf8"),
     adminCert: readFileSync(p("admin.crt"), "utf8"),
     adminKey: readFileSync(p("admin.key"), "utf8"),
+    kubeletClientCert: readFileSync(p("apiserver-kubelet-client.crt"), "utf8"),
+    kubeletClientKey: readFileSync(p("apiserver-kubelet-client.key"), "utf8"),
+    issue: (cn, groups, serverSans) => issue(cn, groups, serverSans !== undefined, serverSans),
   };
 }
 
