@@ -16,6 +16,7 @@ import {
 } from "../api/schema/index.js";
 import { isRecord, type KObject, parseApiVersion, rfc3339 } from "../api/types.js";
 import { log } from "../util/log.js";
+import { bindPod } from "./binding.js";
 import type { Catalog, ServedVersion } from "./catalog.js";
 import {
   ApiError,
@@ -152,7 +153,7 @@ export class ResourceHandlers {
       const pods = this.catalog.lookup("", "v1", "pods")!;
       await loadCodecs(false, contentTypeOf(req) === PROTOBUF_CONTENT_TYPE);
       const binding = this.decode(req, await readBody(req), "Binding");
-      await this.bind(pods, ri.namespace, binding.metadata.name ?? "", binding, isDryRun(query));
+      await bindPod(this.registry, pods, ri.namespace, binding.metadata.name ?? "", binding, isDryRun(query));
       sendJSON(res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
       return;
     }
@@ -835,7 +836,7 @@ export class ResourceHandlers {
     const sub = ri.subresource;
     if (sub === "binding" && ri.verb === "create") {
       const binding = this.decode(req, await readBody(req), "Binding");
-      await this.bind(sv, ri.namespace, ri.name, binding, isDryRun(query));
+      await bindPod(this.registry, sv, ri.namespace, ri.name, binding, isDryRun(query));
       sendJSON(res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
       return;
     }
@@ -926,51 +927,6 @@ export class ResourceHandlers {
       spec: { audiences: claims.aud, expirationSeconds, boundObjectRef: ref ?? null },
       status: { token, expirationTimestamp: rfc3339(claims.exp * 1000) },
     } as unknown as KObject;
-  }
-
-  async bind(
-    sv: ServedVersion,
-    namespace: string | undefined,
-    name: string,
-    binding: KObject,
-    dryRun: boolean,
-  ): Promise<void> {
-    const target = isRecord(binding["target"]) ? binding["target"] : {};
-    const node = typeof target["name"] === "string" ? target["name"] : "";
-    if (node === "") {
-      throw new ApiError(422, "Invalid", `Binding "${name}" is invalid: target.name: Required value`);
-    }
-    await this.registry.update(
-      sv,
-      namespace,
-      name,
-      "binding",
-      (cur) => {
-        const spec = isRecord(cur["spec"]) ? cur["spec"] : {};
-        if (cur.metadata.deletionTimestamp) {
-          throw conflict("", "pods", name, `pod ${name} is being deleted, cannot be assigned to a host`);
-        }
-        if (spec["nodeName"]) {
-          throw conflict("", "pods", name, `pod ${name} is already assigned to node "${String(spec["nodeName"])}"`);
-        }
-        spec["nodeName"] = node;
-        cur["spec"] = spec;
-        const status = isRecord(cur["status"]) ? cur["status"] : {};
-        const conditions = Array.isArray(status["conditions"]) ? status["conditions"].filter(isRecord) : [];
-        const others = conditions.filter((c) => c["type"] !== "PodScheduled");
-        status["conditions"] = [
-          ...others,
-          {
-            type: "PodScheduled",
-            status: "True",
-            lastProbeTime: null,
-            lastTransitionTime: rfc3339(),
-          },
-        ];
-        return cur;
-      },
-      { dryRun, retry: true, skipAdmission: true },
-    );
   }
 }
 

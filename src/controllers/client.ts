@@ -4,6 +4,7 @@
  */
 
 import type { KObject } from "../api/types.js";
+import { bindPod } from "../apiserver/binding.js";
 import type { Catalog, ServedVersion } from "../apiserver/catalog.js";
 import { ApiError } from "../apiserver/errors.js";
 import type { DeleteOptions, Registry, WatchStream } from "../apiserver/rest.js";
@@ -75,6 +76,18 @@ export class LocalClient {
       if (err instanceof ApiError && err.code === 404) return;
       throw err;
     }
+  }
+
+  /** Binds a pod to a node through the pods/binding path (as the scheduler's POST would). */
+  async bind(namespace: string, name: string, nodeName: string, uid?: string): Promise<void> {
+    const pods = this.resource("", "v1", "pods");
+    const binding: KObject = {
+      apiVersion: "v1",
+      kind: "Binding",
+      metadata: { name, namespace, ...(uid ? { uid } : {}) },
+      target: { apiVersion: "v1", kind: "Node", name: nodeName },
+    };
+    await bindPod(this.registry, pods, namespace, name, binding, false);
   }
 
   /** Calls `onChange(obj, deleted)` for every object now and on every change; returns a stop function. */
