@@ -81,3 +81,8 @@ export function ensureRecord(o: Record<string, unknown>, key: string): Record<st
 export function rfc3339(ms: number = Date.now()): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
+
+/** metav1.MicroTime: RFC 3339 with microseconds. */
+export function microTime(ms: number = Date.now()): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}

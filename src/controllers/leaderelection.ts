@@ -2,7 +2,7 @@
  * Leader election on a coordination.k8s.io Lease, as client-go's leaderelection does: one server
  * of several sharing a store runs the controllers; the others take over when its lease expires.
  */
-import { isRecord, type KObject } from "../api/types.js";
+import { isRecord, type KObject, microTime } from "../api/types.js";
 import { ApiError } from "../apiserver/errors.js";
 import { log } from "../util/log.js";
 import type { LocalClient } from "./client.js";
@@ -21,11 +21,6 @@ export interface LeaderElectionOptions {
   retryPeriodSeconds?: number;
   onStartedLeading(): void;
   onStoppedLeading(): void;
-}
-
-/** metav1.MicroTime: RFC 3339 with microseconds. */
-function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
 class NotOurs extends Error {}

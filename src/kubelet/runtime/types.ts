@@ -41,7 +41,12 @@ export interface Mount {
   readOnly: boolean;
   /** The host path is a file (bind-mount a file rather than a directory). */
   file?: boolean;
+  /** The pod volume it comes from (for messages). */
+  volume?: string;
 }
+
+/** Where the service account token volume is mounted in every container (upstream's path). */
+export const SERVICE_ACCOUNT_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 export interface ContainerResources {
   /** requests.cpu in millicores (0 when absent). */
