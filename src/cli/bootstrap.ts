@@ -7,7 +7,7 @@ import type { LocalClient } from "../controllers/client.js";
 
 export async function bootstrap(
   client: LocalClient,
-  opts: { serviceIP: string; advertiseIP: string; port: number },
+  opts: { serviceIP: string; advertiseIP: string; port: number; caCert: string; url: string },
 ): Promise<void> {
   const ns = client.resource("", "v1", "namespaces");
   for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
@@ -61,4 +61,29 @@ export async function bootstrap(
     },
     subsets: [{ addresses: [{ ip: opts.advertiseIP }], ports: [{ name: "https", port: opts.port, protocol: "TCP" }] }],
   });
+  // what a joining node reads before it trusts the server (kubeadm's cluster-info, checked against --ca-cert-hash)
+  const cm = client.resource("", "v1", "configmaps");
+  const clusterInfo = `apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: ${Buffer.from(opts.caCert).toString("base64")}
+    server: ${opts.url}
+  name: ""
+contexts: null
+current-context: ""
+kind: Config
+preferences: {}
+users: null
+`;
+  const existing = client.get(cm, "kube-public", "cluster-info");
+  if (!existing) {
+    await client.ensure(cm, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "cluster-info", namespace: "kube-public" },
+      data: { kubeconfig: clusterInfo },
+    });
+  } else if ((existing["data"] as Record<string, unknown> | undefined)?.["kubeconfig"] !== clusterInfo) {
+    await client.update(cm, "kube-public", "cluster-info", "", (o) => ({ ...o, data: { kubeconfig: clusterInfo } }));
+  }
 }

@@ -8,14 +8,18 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { defaultAdmissionOptions, firstServiceIP } from "../apiserver/admission.js";
 import { ApiServer, type User } from "../apiserver/server.js";
+import { HttpsClient } from "../client/https.js";
 import { LocalClient } from "../controllers/client.js";
 import { CrdController } from "../controllers/crd/index.js";
 import { EventTTLController } from "../controllers/eventttl/index.js";
 import { LeaderElector } from "../controllers/leaderelection.js";
 import { NamespaceController } from "../controllers/namespace/index.js";
+import { NodeIpamController } from "../controllers/nodeipam/index.js";
 import { ResourceQuotaController } from "../controllers/resourcequota/index.js";
 import { RootCACertPublisher } from "../controllers/rootcacert/index.js";
 import { ServiceAccountController } from "../controllers/serviceaccount/index.js";
+import { type RunningAgent, type RuntimeChoice, startAgent } from "../kubelet/agent.js";
+import { defaultNodeIP } from "../kubelet/node.js";
 import { defaultSans, ensurePki, ensureServiceAccountKey, kubeconfig } from "../pki/index.js";
 import { openStore } from "../store/index.js";
 import type { Store } from "../store/types.js";
@@ -33,6 +37,8 @@ export interface ServerConfig {
   etcdEndpoints: string[];
   /** Recent events kept per resource for resuming watches (default 10000; tests make it small). */
   watchCacheWindow?: number;
+  /** The embedded node agent: its runtime, or false for none (default: none; `k8ts server` runs one). */
+  agent?: { runtime: RuntimeChoice; nodeName?: string; nodeUpdateMs?: number } | false;
 }
 
 export interface RunningServer {
@@ -41,7 +47,9 @@ export interface RunningServer {
   kubeconfigPath: string;
   url: string;
   elector: LeaderElector;
-  stop(): Promise<void>;
+  agent: RunningAgent | undefined;
+  /** Stops everything; the embedded node's containers keep running unless `killPods`. */
+  stop(opts?: { killPods?: boolean }): Promise<void>;
 }
 
 /** Reads `<data-dir>/tokens.csv` (token,user,uid,"group1,group2"), creating it with an admin token. */
@@ -95,8 +103,11 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     new RootCACertPublisher(client, pki.caCert),
     new EventTTLController(client),
     new ResourceQuotaController(client),
+    new NodeIpamController(client),
   ];
-  await import("./bootstrap.js").then((m) => m.bootstrap(client, { serviceIP, advertiseIP: host, port: api.port }));
+  await import("./bootstrap.js").then((m) =>
+    m.bootstrap(client, { serviceIP, advertiseIP: host, port: api.port, caCert: pki.caCert, url }),
+  );
   // Several servers may share an etcd store: the one holding the lease runs the controllers.
   let running = false;
   const elector = new LeaderElector(client, {
@@ -116,6 +127,37 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const kubeconfigPath = join(cfg.dataDir, "kubeconfig.yaml");
   writeFileSync(kubeconfigPath, kubeconfig(url, pki, { cert: pki.adminCert, key: pki.adminKey }), { mode: 0o600 });
   api.markReady();
+  let agent: RunningAgent | undefined;
+  if (cfg.agent) {
+    // the embedded node: a kubelet talking to this server over HTTPS as system:node:<name>
+    const nodeName = cfg.agent.nodeName ?? hostname().toLowerCase();
+    const cred = await pki.issue(`system:node:${nodeName}`, ["system:nodes"]);
+    const nodeClient = new HttpsClient({
+      server: url,
+      ca: pki.caCert,
+      cert: cred.cert,
+      key: cred.key,
+      userAgent: `kubelet/${nodeName}`,
+    });
+    agent = await startAgent({
+      client: nodeClient,
+      nodeName,
+      nodeIP: defaultNodeIP(),
+      rootDir: cfg.dataDir,
+      runtime: cfg.agent.runtime,
+      labels: {
+        "node-role.kubernetes.io/control-plane": "",
+        "node.kubernetes.io/exclude-from-external-load-balancers": "",
+      },
+      maskedPaths: [
+        join(cfg.dataDir, "db"),
+        join(cfg.dataDir, "tls"),
+        join(cfg.dataDir, "tokens.csv"),
+        join(cfg.dataDir, "kubeconfig.yaml"),
+      ],
+      nodeUpdateMs: cfg.agent.nodeUpdateMs,
+    });
+  }
   log.info("k8ts server ready", { url, store: store.backend, dataDir: cfg.dataDir });
   return {
     api,
@@ -123,7 +165,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     kubeconfigPath,
     url,
     elector,
-    stop: async () => {
+    agent,
+    stop: async (o = {}) => {
+      await agent?.stop(o);
       await elector.stop();
       await api.stop();
       await store.close();

@@ -129,7 +129,10 @@ export class HttpsClient implements ApiClient {
     return new Promise((resolve, reject) => {
       let stream: ClientHttp2Stream;
       try {
-        stream = this.connection().request(this.headers(method, path, body === undefined ? undefined : contentType));
+        // node ends GET/DELETE streams at once unless told otherwise: say explicitly whether a body follows
+        stream = this.connection().request(this.headers(method, path, body === undefined ? undefined : contentType), {
+          endStream: body === undefined,
+        });
       } catch (err) {
         reject(err);
         return;
@@ -153,7 +156,7 @@ export class HttpsClient implements ApiClient {
         clearTimeout(timer);
         reject(new ApiError(503, "ServiceUnavailable", `${method} ${path}: ${err.message}`));
       });
-      stream.end(body);
+      if (body !== undefined) stream.end(body);
     });
   }
 
@@ -203,7 +206,7 @@ export class HttpsClient implements ApiClient {
     };
     let stream: ClientHttp2Stream;
     try {
-      stream = this.connection().request(this.headers("GET", resourcePath(r, opts.namespace) + q));
+      stream = this.connection().request(this.headers("GET", resourcePath(r, opts.namespace) + q), { endStream: true });
     } catch (err) {
       queueMicrotask(() => finish(err as Error));
       return { stop: () => (stopped = true) };
@@ -248,7 +251,6 @@ export class HttpsClient implements ApiClient {
       finish(code === 200 || code === 0 ? undefined : errorFromResponse(code, buf));
     });
     stream.on("error", (err) => finish(err));
-    stream.end();
     return {
       stop: () => {
         stopped = true;

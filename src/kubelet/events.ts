@@ -41,9 +41,9 @@ export class EventRecorder {
     const kind = obj.kind ?? "Pod";
     const namespace = obj.metadata.namespace || "default";
     const key = [obj.metadata.uid, fieldPath ?? "", type, reason, message].join("\u0000");
-    const prev = this.seen.get(key);
     // events are written one at a time, in order (a burst of them cannot overtake each other)
     this.chain = this.chain.then(async () => {
+      const prev = this.seen.get(key);
       try {
         if (prev && now - prev.at < AGGREGATE_MS) {
           prev.count++;

@@ -163,7 +163,7 @@ export class Kubelet {
   constructor(opts: KubeletOptions) {
     this.opts = opts;
     this.client = opts.client;
-    if ("name" in opts.runtime) this.runtimeOrNull = opts.runtime;
+    if (!("make" in opts.runtime)) this.runtimeOrNull = opts.runtime;
     this.now = opts.now ?? Date.now;
     this.logDir = opts.logDir ?? join(opts.rootDir, "logs");
     this.nodeManager = new NodeManager(opts.client, opts.node, opts.nodeManager);
@@ -248,7 +248,11 @@ export class Kubelet {
     this.housekeepingTimer.unref();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the kubelet. Containers keep running (the next kubelet adopts them) unless `killPods`:
+   * then every sandbox is stopped and removed too (tests, `--cleanup`).
+   */
+  async stop(opts: { killPods?: boolean } = {}): Promise<void> {
     this.stopped = true;
     this.nodeManager.stop();
     this.podInformer?.stop();
@@ -262,6 +266,12 @@ export class Kubelet {
       await new Promise((r) => setTimeout(r, 20));
     }
     await this.events.flush();
+    if (opts.killPods && this.runtimeOrNull) {
+      for (const sb of await this.runtimeOrNull.listPodSandboxes()) {
+        await this.runtimeOrNull.removePodSandbox(sb.podUid).catch(() => undefined);
+      }
+    }
+    await this.runtimeOrNull?.close();
   }
 
   /** The pods this kubelet runs now (for the kubelet API's /pods and the streaming server). */

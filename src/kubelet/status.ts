@@ -16,6 +16,8 @@ export interface ContainerKnowledge {
   ready: boolean;
   /** Startup probe passed (true when it has none). */
   started: boolean;
+  /** The exited container the last BackOff event was about. */
+  backoffEventFor?: string;
 }
 
 export interface PodStatusInput {

@@ -2,9 +2,9 @@
  * The cluster's PKI: a CA, the API server's serving certificate and the admin client certificate,
  * made on first start (ECDSA P-256) and kept in <data-dir>/tls. Files holding keys are 0600.
  */
-import { generateKeyPairSync, webcrypto } from "node:crypto";
+import { createHash, generateKeyPairSync, webcrypto, X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
 import type * as X509 from "@peculiar/x509";
 
@@ -205,8 +205,16 @@ export function defaultSans(bind: string, serviceIP: string): string[] {
     "kubernetes.default.svc",
     "kubernetes.default.svc.cluster.local",
     serviceIP,
-    ...(bind === "0.0.0.0" || bind === "::" ? [] : [bind]),
+    // listening on every address: joining nodes reach it by the host's addresses
+    ...(bind === "0.0.0.0" || bind === "::" ? hostAddresses() : [bind]),
   ];
+}
+
+function hostAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flatMap((a) => a ?? [])
+    .filter((a) => !a.internal)
+    .map((a) => a.address);
 }
 
 /** A kubeconfig (YAML) for a user with a client certificate. */
@@ -237,4 +245,33 @@ users:
     client-certificate-data: ${b64(user.cert)}
     client-key-data: ${b64(user.key)}
 `;
+}
+
+/** A self-signed serving certificate (a joining node's kubelet API: upstream's default without a CSR). */
+export async function selfSignedServingCert(cn: string, sans: string[]): Promise<{ cert: string; key: string }> {
+  const x509 = await loadX509();
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
+  const alt = [...new Set(sans)].map((s) =>
+    /^[\d.]+$/.test(s) || s.includes(":") ? { type: "ip" as const, value: s } : { type: "dns" as const, value: s },
+  );
+  const cert = await makeCert({
+    subject: `CN=${cn}`,
+    issuer: `CN=${cn}`,
+    signingKey: keys.privateKey,
+    publicKey: keys.publicKey,
+    years: 1,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(alt),
+    ],
+  });
+  return { cert, key: await exportKey(keys.privateKey) };
+}
+
+/** kubeadm's CA pin: "sha256:" + hex SHA-256 of the CA certificate's SubjectPublicKeyInfo (DER). */
+export function caCertHash(caPem: string): string {
+  const spki = new X509Certificate(caPem).publicKey.export({ type: "spki", format: "der" });
+  return `sha256:${createHash("sha256").update(spki).digest("hex")}`;
 }

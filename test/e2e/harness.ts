@@ -15,7 +15,8 @@ export interface TestCluster {
   /** Runs kubectl; resolves with its exit code and output (never rejects on a non-zero exit). */
   /** `bin` runs another kubectl binary (e.g. the legacy 1.20 one). */
   kubectl(args: string[], opts?: { stdin?: string; timeoutMs?: number; bin?: string }): Promise<KubectlResult>;
-  stop(): Promise<void>;
+  /** Stops the server; the data dir is removed unless `keepData` (for a restart on it). */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
 }
 
 export interface KubectlResult {
@@ -33,10 +34,18 @@ export function kubectlBinary(): string | undefined {
 }
 
 export async function startCluster(
-  opts: { store?: "sqlite" | "memory" | "etcd"; etcdEndpoints?: string[]; watchCacheWindow?: number } = {},
+  opts: {
+    store?: "sqlite" | "memory" | "etcd";
+    etcdEndpoints?: string[];
+    watchCacheWindow?: number;
+    /** Run the embedded node agent with this runtime (default: no node). */
+    agent?: "process" | "sim" | "runc";
+    /** Reuse a data dir (a restart); default a new temporary one. */
+    dataDir?: string;
+  } = {},
 ): Promise<TestCluster> {
   process.env["K8TS_LOG"] ??= "error";
-  const dataDir = mkdtempSync(join(tmpdir(), "k8ts-e2e-"));
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "k8ts-e2e-"));
   const server = await startServer({
     dataDir,
     port: 0,
@@ -44,6 +53,7 @@ export async function startCluster(
     storeBackend: opts.store ?? "sqlite",
     etcdEndpoints: opts.etcdEndpoints ?? [],
     watchCacheWindow: opts.watchCacheWindow,
+    agent: opts.agent ? { runtime: opts.agent, nodeName: "k8ts-node", nodeUpdateMs: 2000 } : false,
   });
   const bin = kubectlBinary() ?? "kubectl";
   const kubeconfig = server.kubeconfigPath;
@@ -73,9 +83,9 @@ export async function startCluster(
         child.stdin.end(o.stdin ?? "");
       });
     },
-    async stop() {
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+    async stop(o = {}) {
+      await server.stop({ killPods: !o.keepData });
+      if (!o.keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
