@@ -15,6 +15,7 @@ import { EventTTLController } from "../controllers/eventttl/index.js";
 import { LeaderElector } from "../controllers/leaderelection.js";
 import { NamespaceController } from "../controllers/namespace/index.js";
 import { NodeIpamController } from "../controllers/nodeipam/index.js";
+import { NodeLifecycleController } from "../controllers/nodelifecycle/index.js";
 import { ResourceQuotaController } from "../controllers/resourcequota/index.js";
 import { RootCACertPublisher } from "../controllers/rootcacert/index.js";
 import { ServiceAccountController } from "../controllers/serviceaccount/index.js";
@@ -37,6 +38,8 @@ export interface ServerConfig {
   etcdEndpoints: string[];
   /** Recent events kept per resource for resuming watches (default 10000; tests make it small). */
   watchCacheWindow?: number;
+  /** How long a node may miss heartbeats before it is NotReady (Unknown), ms (default 40 s). */
+  nodeMonitorGracePeriodMs?: number;
   /** The embedded node agent: its runtime, or false for none (default: none; `k8ts server` runs one). */
   agent?: { runtime: RuntimeChoice; nodeName?: string; nodeUpdateMs?: number } | false;
 }
@@ -104,6 +107,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     new EventTTLController(client),
     new ResourceQuotaController(client),
     new NodeIpamController(client),
+    new NodeLifecycleController(client, { gracePeriodMs: cfg.nodeMonitorGracePeriodMs }),
   ];
   await import("./bootstrap.js").then((m) =>
     m.bootstrap(client, { serviceIP, advertiseIP: host, port: api.port, caCert: pki.caCert, url }),

@@ -11,6 +11,7 @@ import { ApiError } from "../apiserver/errors.js";
 import { KUBERNETES_VERSION } from "../apiserver/server.js";
 import { type ApiClient, resources } from "../client/types.js";
 import { log } from "../util/log.js";
+import { sameStatus } from "./status.js";
 
 export interface NodeConfig {
   name: string;
@@ -37,6 +38,8 @@ export interface NodeManagerOptions {
   /** Status is posted at least this often even when unchanged, ms (default 5 min). */
   reportMs?: number;
   now?: () => number;
+  /** The Node as the server has it now (a fleet's shared informer); default: a GET each round. */
+  current?: (name: string) => KObject | undefined;
 }
 
 function readTrim(path: string): string {
@@ -158,20 +161,19 @@ export function nodeStatus(
 /** Whether two statuses differ in anything but heartbeat times. */
 function statusChanged(a: Record<string, unknown>, b: Record<string, unknown> | undefined): boolean {
   if (!b) return true;
-  const strip = (s: Record<string, unknown>) =>
-    JSON.stringify({
-      ...s,
-      conditions: Array.isArray(s["conditions"])
-        ? (s["conditions"] as unknown[]).filter(isRecord).map((c) => ({ ...c, lastHeartbeatTime: undefined }))
-        : [],
-      images: undefined,
-      volumesInUse: undefined,
-      volumesAttached: undefined,
-      config: undefined,
-      runtimeHandlers: undefined,
-      features: undefined,
-    });
-  return strip(a) !== strip(b);
+  const strip = (s: Record<string, unknown>) => ({
+    ...s,
+    conditions: Array.isArray(s["conditions"])
+      ? (s["conditions"] as unknown[]).filter(isRecord).map((c) => ({ ...c, lastHeartbeatTime: undefined }))
+      : [],
+    images: undefined,
+    volumesInUse: undefined,
+    volumesAttached: undefined,
+    config: undefined,
+    runtimeHandlers: undefined,
+    features: undefined,
+  });
+  return !sameStatus(strip(a), strip(b));
 }
 
 export class NodeManager {
@@ -181,9 +183,9 @@ export class NodeManager {
   private readonly updateMs: number;
   private readonly reportMs: number;
   private readonly now: () => number;
+  private readonly current: ((name: string) => KObject | undefined) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastReport = 0;
-  private lastStatus: Record<string, unknown> | undefined;
   private stopped = false;
   /** The Node as last read or written. */
   node: KObject | undefined;
@@ -195,6 +197,7 @@ export class NodeManager {
     this.updateMs = opts.updateMs ?? 10_000;
     this.reportMs = opts.reportMs ?? 5 * 60_000;
     this.now = opts.now ?? Date.now;
+    this.current = opts.current;
   }
 
   /** Registers the Node (or takes over an existing one of that name) and renews the lease. */
@@ -240,7 +243,6 @@ export class NodeManager {
         subresource: "status",
       },
     );
-    this.lastStatus = status;
     this.lastReport = now;
     await this.renewLease(node);
     return this.node;
@@ -271,9 +273,14 @@ export class NodeManager {
     try {
       await this.renewLease(this.node);
       const now = this.now();
-      const current = this.node ? (isRecord(this.node["status"]) ? this.node["status"] : undefined) : undefined;
+      // compare with what the server holds: the node lifecycle controller may have marked it Unknown
+      const server = this.current
+        ? this.current(this.cfg.name)
+        : await this.client.get(resources.nodes, undefined, this.cfg.name);
+      if (server) this.node = server;
+      const current = server && isRecord(server["status"]) ? server["status"] : undefined;
       const status = nodeStatus(this.cfg, current, now);
-      if (statusChanged(status, this.lastStatus) || now - this.lastReport >= this.reportMs) {
+      if (statusChanged(status, current) || now - this.lastReport >= this.reportMs) {
         this.node = await this.client.patch(
           resources.nodes,
           undefined,
@@ -284,7 +291,6 @@ export class NodeManager {
             subresource: "status",
           },
         );
-        this.lastStatus = status;
         this.lastReport = now;
       }
     } catch (err) {

@@ -42,6 +42,8 @@ export async function startCluster(
     agent?: "process" | "sim" | "runc";
     /** Reuse a data dir (a restart); default a new temporary one. */
     dataDir?: string;
+    /** Node monitor grace period, ms (default 40 s). */
+    nodeMonitorGracePeriodMs?: number;
   } = {},
 ): Promise<TestCluster> {
   process.env["K8TS_LOG"] ??= "error";
@@ -53,6 +55,7 @@ export async function startCluster(
     storeBackend: opts.store ?? "sqlite",
     etcdEndpoints: opts.etcdEndpoints ?? [],
     watchCacheWindow: opts.watchCacheWindow,
+    nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs,
     agent: opts.agent ? { runtime: opts.agent, nodeName: "k8ts-node", nodeUpdateMs: 2000 } : false,
   });
   const bin = kubectlBinary() ?? "kubectl";
