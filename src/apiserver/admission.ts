@@ -8,6 +8,7 @@ import { invalidMessage, validateObject } from "../api/validation/index.js";
 import type { ServedVersion } from "./catalog.js";
 import { forbidden, invalid } from "./errors.js";
 import { admitQuota } from "./quota.js";
+import { admitPodServiceAccount } from "./serviceaccount-admission.js";
 import type { WatchCache } from "./watchcache.js";
 
 export type Operation = "create" | "update";
@@ -82,6 +83,8 @@ export class BuiltinAdmission implements Admission {
     if (!sv.crd) applyDefaults(group, kind, obj);
     if (group === "" && kind === "Service") this.allocateService(obj, old);
     if (group === "" && kind === "Pod" && op === "create") {
+      const sas = "/registry/core/serviceaccounts/";
+      await admitPodServiceAccount(obj, (ns, name) => this.cache.resource(sas).items.get(`${sas}${ns}/${name}`)?.obj);
       this.admitPriority(obj);
       addDefaultTolerations(obj);
     }

@@ -854,6 +854,11 @@ export class ResourceHandlers {
       sendJSON(res, 201, await this.tokenRequest(ri.namespace ?? "", ri.name, request));
       return;
     }
+    if (sv.def.group === "" && (sv.def.kind === "Pod" || sv.def.kind === "Node")) {
+      // log, exec, attach, portforward, proxy: served by the node agent through the API server's proxy
+      const { NodeProxy } = await import("./proxy.js");
+      return NodeProxy.of(this.catalog, this.registry).serve(req, res, ri, query);
+    }
     const pod = await this.registry.get(sv, ri.namespace, ri.name);
     const spec = isRecord(pod.obj["spec"]) ? pod.obj["spec"] : {};
     if (!spec["nodeName"]) {

@@ -2,13 +2,17 @@
  * The API server: HTTPS (HTTP/2 and HTTP/1.1) → authentication → routing → handlers.
  * Non-resource paths: /healthz /livez /readyz /version /metrics /api /apis /openapi/v2 /openapi/v3.
  */
+import { type IncomingMessage, ServerResponse } from "node:http";
 import { createSecureServer, type Http2SecureServer } from "node:http2";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { buildOpenAPI, type CustomResourceInput, type OpenAPIDocs, type ServedResource } from "../api/openapi/index.js";
 import { PatchError } from "../api/patch/index.js";
 import type { Store } from "../store/types.js";
 import { log } from "../util/log.js";
 import { BuiltinAdmission } from "./admission.js";
+import { authenticateBootstrapToken, BOOTSTRAP_TOKEN_RE } from "./bootstraptokens.js";
 import { Catalog } from "./catalog.js";
 import { StoreCompactor } from "./compactor.js";
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiVersions, resourceList } from "./discovery.js";
@@ -16,6 +20,7 @@ import { ApiError, internal, pageNotFound, unauthorized } from "./errors.js";
 import { type RequestContext, ResourceHandlers } from "./handlers.js";
 import { parseAccept, parseResourcePath, type Req, type Res, sendError, sendJSON } from "./http.js";
 import { Metrics } from "./metrics.js";
+import { NodeProxy, writeStatusOnSocket } from "./proxy.js";
 import { Registry } from "./rest.js";
 import { ServiceAccountTokens } from "./satokens.js";
 import { WatchCache } from "./watchcache.js";
@@ -71,9 +76,13 @@ export interface ApiServerOptions {
   watchCacheWindow?: number;
   /** host:port clients should use (discovery's serverAddressByClientCIDRs). */
   advertiseAddress?: string;
+  /** The client certificate (PEM) the API server shows kubelets for logs, exec, attach and nodes/proxy. */
+  kubeletClient?: { cert: string; key: string };
 }
 
 const PUBLIC_PATHS = new Set(["/healthz", "/livez", "/readyz", "/version"]);
+/** Readable without credentials, as upstream's RBAC lets system:anonymous read it (agents join with it). */
+const CLUSTER_INFO_PATH = "/api/v1/namespaces/kube-public/configmaps/cluster-info";
 
 export class ApiServer {
   readonly catalog = new Catalog();
@@ -88,6 +97,8 @@ export class ApiServer {
   private ready = false;
   private readonly compactor: StoreCompactor;
   readonly saTokens: ServiceAccountTokens | undefined;
+  /** pods/log, exec, attach, portforward, proxy and nodes/proxy, served by the node agents. */
+  readonly nodeProxy: NodeProxy;
   private readonly certUsers = new WeakMap<object, User>();
   port = 0;
 
@@ -103,6 +114,7 @@ export class ApiServer {
     this.handlers.saTokens = this.saTokens;
     this.handlers.authenticateToken = (token) => this.authenticateToken(token);
     this.compactor = new StoreCompactor(store, opts.compactionIntervalMs);
+    this.nodeProxy = new NodeProxy(this.catalog, this.registry, { kubeletClient: opts.kubeletClient });
   }
 
   async start(): Promise<void> {
@@ -123,6 +135,10 @@ export class ApiServer {
     );
     server.on("sessionError", () => undefined);
     server.on("tlsClientError", () => undefined);
+    // HTTP/1.1 upgrades (exec, attach, port-forward) arrive here, not as requests
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      void this.serveUpgrade(req, socket, head);
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -141,6 +157,7 @@ export class ApiServer {
 
   async stop(): Promise<void> {
     this.compactor.stop();
+    this.nodeProxy.stop();
     this.cache.stop();
     const s = this.server;
     if (s) {
@@ -159,6 +176,13 @@ export class ApiServer {
   authenticateToken(token: string): User | undefined {
     const fromFile = this.opts.tokens.get(token);
     if (fromFile) return fromFile;
+    if (BOOTSTRAP_TOKEN_RE.test(token)) {
+      const prefix = "/registry/core/secrets/";
+      return authenticateBootstrapToken(
+        token,
+        (name) => this.cache.resource(prefix).items.get(`${prefix}kube-system/${name}`)?.obj,
+      );
+    }
     const claims = this.saTokens?.verify(token);
     if (!claims) return undefined;
     const k8s = claims["kubernetes.io"];
@@ -200,6 +224,49 @@ export class ApiServer {
     return undefined;
   }
 
+  /**
+   * An HTTP/1.1 upgrade request: pods exec/attach/portforward/proxy and nodes/proxy go to the node
+   * proxy once the client is authenticated as for any request (401 otherwise); any other upgrade
+   * request without a body is answered as the plain request it also is.
+   */
+  private async serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on("error", () => socket.destroy());
+    try {
+      const url = new URL(req.url ?? "/", "https://localhost");
+      const ri = parseResourcePath(req.method ?? "GET", url.pathname, url.searchParams);
+      const proxied =
+        ri !== undefined &&
+        ri.group === "" &&
+        ri.version === "v1" &&
+        ((ri.resource === "pods" && ["exec", "attach", "portforward", "proxy"].includes(ri.subresource)) ||
+          (ri.resource === "nodes" && ri.subresource === "proxy"));
+      if (ri && proxied) {
+        if (!this.authenticate(req)) {
+          writeStatusOnSocket(socket, unauthorized());
+          return;
+        }
+        await this.nodeProxy.upgrade(req, socket, head, ri, url.searchParams);
+        return;
+      }
+      const hasBody =
+        Number(req.headers["content-length"] ?? "0") > 0 || req.headers["transfer-encoding"] !== undefined;
+      if (hasBody) {
+        writeStatusOnSocket(socket, new ApiError(400, "BadRequest", "this request cannot be upgraded"));
+        return;
+      }
+      const res = new ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(socket as Socket);
+      res.on("finish", () => {
+        res.detachSocket(socket as Socket);
+        socket.end();
+      });
+      await this.serve(req, res);
+    } catch (err) {
+      writeStatusOnSocket(socket, err instanceof ApiError ? err : internal(String((err as Error)?.message ?? err)));
+    }
+  }
+
   private async serve(req: Req, res: Res): Promise<void> {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? "/", "https://localhost");
@@ -223,7 +290,7 @@ export class ApiServer {
       return writeHead(code, headers);
     };
     try {
-      if (!PUBLIC_PATHS.has(path)) {
+      if (!PUBLIC_PATHS.has(path) && !(path === CLUSTER_INFO_PATH && req.method === "GET")) {
         const user = this.authenticate(req);
         if (!user) throw unauthorized();
         ctx.user = user.name;

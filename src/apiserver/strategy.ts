@@ -63,8 +63,10 @@ export function prepareForCreate(def: ResourceDef, obj: KObject): void {
     case "Pod": {
       obj["status"] = { phase: "Pending", qosClass: podQOSClass(obj) };
       const spec = rec(obj, "spec");
-      if (spec["serviceAccountName"] === undefined) spec["serviceAccountName"] = spec["serviceAccount"] ?? "default";
-      if (spec["serviceAccount"] === undefined) spec["serviceAccount"] = spec["serviceAccountName"];
+      // the ServiceAccount admission plugin defaults the name (to "default") and sets both fields
+      if (spec["serviceAccount"] !== undefined && spec["serviceAccountName"] === undefined) {
+        spec["serviceAccountName"] = spec["serviceAccount"];
+      }
       break;
     }
     case "PersistentVolume":

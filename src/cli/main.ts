@@ -8,7 +8,7 @@ import { isRecord } from "../api/types.js";
 import { HttpsClient } from "../client/https.js";
 import { type RuntimeChoice, startAgent, startSimFleet } from "../kubelet/agent.js";
 import { defaultNodeIP } from "../kubelet/node.js";
-import { caCertHash } from "../pki/index.js";
+import { caCertHash, selfSignedServingCert } from "../pki/index.js";
 import { createBootstrapToken, discoverCA, parseTTL } from "./join.js";
 import { startServer } from "./server.js";
 import { version } from "./version.js";
@@ -19,8 +19,8 @@ Usage:
   k8ts server [--data-dir DIR] [--port PORT] [--bind ADDR] [--store sqlite|etcd|memory] [--etcd-endpoints URLS]
               [--runtime auto|runc|process|sim] [--disable-agent] [--node-name NAME]
   k8ts agent --server URL --token TOKEN --ca-cert-hash sha256:HASH [--name NAME] [--root-dir DIR]
-             [--runtime auto|runc|process|sim] [--node-ip IP] [--sim-nodes N]
-  k8ts token create [--data-dir DIR] [--ttl 24h]
+             [--runtime auto|runc|process|sim] [--node-ip IP] [--kubelet-port PORT] [--sim-nodes N]
+  k8ts token create [--data-dir DIR] [--ttl 24h] [--server URL]
   k8ts version
 
 server options:
@@ -109,6 +109,7 @@ async function agent(args: string[]): Promise<void> {
       runtime: { type: "string" },
       "node-ip": { type: "string" },
       "sim-nodes": { type: "string" },
+      "kubelet-port": { type: "string" },
     },
     strict: true,
   });
@@ -134,7 +135,11 @@ async function agent(args: string[]): Promise<void> {
       : await startAgent({
           client,
           nodeName: name,
-          nodeIP: values["node-ip"],
+          nodeIP: values["node-ip"] ?? defaultNodeIP(),
+          // the API server does not verify kubelet serving certificates by default (as upstream)
+          serving: await selfSignedServingCert(name, [values["node-ip"] ?? defaultNodeIP(), name]),
+          caCert: ca,
+          kubeletPort: values["kubelet-port"] === undefined ? 10250 : Number(values["kubelet-port"]),
           rootDir,
           runtime: runtimeOf(values.runtime),
           maskedPaths: [rootDir],
@@ -180,7 +185,12 @@ async function token(args: string[]): Promise<void> {
   if (sub !== "create") throw new Error(`usage: k8ts token create [--data-dir DIR] [--ttl 24h]`);
   const { values } = parseArgs({
     args: rest,
-    options: { "data-dir": { type: "string" }, ttl: { type: "string" }, description: { type: "string" } },
+    options: {
+      "data-dir": { type: "string" },
+      ttl: { type: "string" },
+      description: { type: "string" },
+      server: { type: "string" },
+    },
     strict: true,
   });
   const dataDir = values["data-dir"] ?? join(homedir(), ".k8ts");
@@ -191,9 +201,13 @@ async function token(args: string[]): Promise<void> {
       parseTTL(values.ttl ?? "24h"),
       values.description ?? "k8ts agent join",
     );
-    const url = new URL(server);
-    if (url.hostname === "127.0.0.1" || url.hostname === "localhost") url.hostname = defaultNodeIP();
+    const url = new URL(values.server ?? server);
     process.stdout.write(`k8ts agent --server ${url.origin} --token ${t} --ca-cert-hash ${caCertHash(ca)}\n`);
+    if (url.hostname === "127.0.0.1" || url.hostname === "localhost") {
+      process.stderr.write(
+        `note: ${url.hostname} is only reachable from this machine; for other machines start the server with --bind 0.0.0.0 and use --server https://${defaultNodeIP()}:${url.port}\n`,
+      );
+    }
   } finally {
     client.close();
   }

@@ -41,7 +41,7 @@ export interface ServerConfig {
   /** How long a node may miss heartbeats before it is NotReady (Unknown), ms (default 40 s). */
   nodeMonitorGracePeriodMs?: number;
   /** The embedded node agent: its runtime, or false for none (default: none; `k8ts server` runs one). */
-  agent?: { runtime: RuntimeChoice; nodeName?: string; nodeUpdateMs?: number } | false;
+  agent?: { runtime: RuntimeChoice; nodeName?: string; nodeUpdateMs?: number; kubeletPort?: number } | false;
 }
 
 export interface RunningServer {
@@ -91,6 +91,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert },
     tokens: loadTokens(cfg.dataDir),
     serviceAccountKey: ensureServiceAccountKey(join(cfg.dataDir, "tls")),
+    kubeletClient: { cert: pki.kubeletClientCert, key: pki.kubeletClientKey },
     bind: cfg.bind,
     port: cfg.port,
     watchCacheWindow: cfg.watchCacheWindow,
@@ -132,21 +133,27 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   writeFileSync(kubeconfigPath, kubeconfig(url, pki, { cert: pki.adminCert, key: pki.adminKey }), { mode: 0o600 });
   api.markReady();
   let agent: RunningAgent | undefined;
+  let nodeClient: HttpsClient | undefined;
   if (cfg.agent) {
     // the embedded node: a kubelet talking to this server over HTTPS as system:node:<name>
     const nodeName = cfg.agent.nodeName ?? hostname().toLowerCase();
     const cred = await pki.issue(`system:node:${nodeName}`, ["system:nodes"]);
-    const nodeClient = new HttpsClient({
+    nodeClient = new HttpsClient({
       server: url,
       ca: pki.caCert,
       cert: cred.cert,
       key: cred.key,
       userAgent: `kubelet/${nodeName}`,
     });
+    const nodeIP = defaultNodeIP();
+    const serving = await pki.issue(nodeName, [], [nodeIP, nodeName, "127.0.0.1", "localhost"]);
     agent = await startAgent({
       client: nodeClient,
       nodeName,
-      nodeIP: defaultNodeIP(),
+      nodeIP,
+      serving,
+      caCert: pki.caCert,
+      kubeletPort: cfg.agent.kubeletPort,
       rootDir: cfg.dataDir,
       runtime: cfg.agent.runtime,
       labels: {
@@ -172,6 +179,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     agent,
     stop: async (o = {}) => {
       await agent?.stop(o);
+      nodeClient?.close();
       await elector.stop();
       await api.stop();
       await store.close();

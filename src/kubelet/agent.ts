@@ -9,10 +9,12 @@ import { Informer, type InformerHandlers } from "../client/informer.js";
 import { type ApiClient, resources } from "../client/types.js";
 import { log } from "../util/log.js";
 import { Kubelet, type PodFeed, type RuntimeFactory } from "./kubelet.js";
-import { defaultNodeIP } from "./node.js";
+import { allocatableOf, defaultNodeIP, hostCapacity } from "./node.js";
 import { ProcessRuntime } from "./runtime/process/index.js";
 import { SimRuntime } from "./runtime/sim/index.js";
 import type { Runtime } from "./runtime/types.js";
+import { KubeletServer } from "./server/index.js";
+import { VolumeManager } from "./volumes/index.js";
 
 export type RuntimeChoice = "auto" | "runc" | "process" | "sim";
 
@@ -28,8 +30,12 @@ export interface AgentConfig {
   taints?: Array<{ key: string; value?: string; effect: string }>;
   /** Host paths containers must never see (runc): the data dir with its keys and store. */
   maskedPaths?: string[];
-  /** The kubelet API's port as the Node reports it (the server that serves it is started by the caller). */
+  /** The kubelet API (logs, exec, attach): its port (default 10250; 0 = any) and address (default 0.0.0.0). */
   kubeletPort?: number;
+  kubeletBind?: string;
+  /** The kubelet API's serving certificate, and the cluster CA whose client certificates it accepts. */
+  serving: { cert: string; key: string };
+  caCert: string;
   /** Lease and status timing (tests make it short). */
   nodeUpdateMs?: number;
 }
@@ -94,14 +100,42 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     nodeIP,
     maskedPaths: cfg.maskedPaths ?? [],
   });
-  const kubelet = new Kubelet({
+  const cap = hostCapacity(cfg.rootDir);
+  const alloc = allocatableOf(cap);
+  const volumes = new VolumeManager({
+    client: cfg.client,
+    rootDir: cfg.rootDir,
+    nodeName: cfg.nodeName,
+    nodeAllocatable: {
+      cpuMilli: Number(alloc["cpu"]) * 1000,
+      memoryBytes: Number(String(alloc["memory"]).replace(/Ki$/, "")) * 1024,
+      ephemeralBytes: Number(alloc["ephemeral-storage"]),
+    },
+  });
+  let kubelet: Kubelet | undefined;
+  const server = new KubeletServer({
+    // the runtime exists once the kubelet started
+    runtime: () => kubelet?.runtimeIfStarted,
+    pods: {
+      container: (ns, pod, c) => kubelet?.container(ns, pod, c),
+      pods: () => kubelet?.pods() ?? [],
+    },
+    tls: { key: cfg.serving.key, cert: cfg.serving.cert, ca: cfg.caCert },
+    bind: cfg.kubeletBind ?? "0.0.0.0",
+    port: cfg.kubeletPort ?? 10250,
+    nodeName: cfg.nodeName,
+    rootDir: cfg.rootDir,
+  });
+  const kubeletPort = await server.start();
+  kubelet = new Kubelet({
     client: cfg.client,
     runtime: factory,
     rootDir: cfg.rootDir,
+    volumes,
     node: {
       name: cfg.nodeName,
       ip: nodeIP,
-      kubeletPort: cfg.kubeletPort ?? 10250,
+      kubeletPort,
       labels: cfg.labels ?? {},
       taints: cfg.taints ?? [],
       rootDir: cfg.rootDir,
@@ -110,12 +144,21 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     nodeManager: cfg.nodeUpdateMs ? { updateMs: cfg.nodeUpdateMs } : undefined,
     probes: factory.name !== "sim",
   });
-  await kubelet.start();
-  log.info("node agent running", { node: cfg.nodeName, runtime: factory.name });
+  const k = kubelet;
+  try {
+    await k.start();
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  log.info("node agent running", { node: cfg.nodeName, runtime: factory.name, kubeletPort });
   return {
-    kubelets: [kubelet],
+    kubelets: [k],
     runtimeName: factory.name,
-    stop: (o) => kubelet.stop(o),
+    stop: async (o) => {
+      await server.stop();
+      await k.stop(o);
+    },
   };
 }
 

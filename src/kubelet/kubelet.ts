@@ -21,7 +21,9 @@ import { type NodeConfig, NodeManager, type NodeManagerOptions } from "./node.js
 import { type ProbeKind, ProbeManager } from "./probes.js";
 import type { ContainerConfig, ContainerStatus, Mount, Runtime, SandboxStatus } from "./runtime/types.js";
 import { RuntimeError } from "./runtime/types.js";
+import type { ContainerLocation, PodLocator } from "./server/index.js";
 import { type ContainerKnowledge, computePodStatus, isRestartableInit, sameStatus } from "./status.js";
+import { emptyDirsOverLimit } from "./volumes/index.js";
 
 type Rec = Record<string, unknown>;
 
@@ -142,7 +144,7 @@ export function podRequests(pod: KObject): { cpuMilli: number; memoryBytes: numb
 
 const MIN_GRACE_SECONDS = 2;
 
-export class Kubelet {
+export class Kubelet implements PodLocator {
   private readonly opts: KubeletOptions;
   readonly client: ApiClient;
   private runtimeOrNull: Runtime | undefined;
@@ -156,6 +158,8 @@ export class Kubelet {
   private relistTimer: NodeJS.Timeout | undefined;
   private housekeepingTimer: NodeJS.Timeout | undefined;
   private lastSeen = new Map<string, string>();
+  /** The runtime's containers as of the last relist (the streaming server reads it synchronously). */
+  private known: ContainerStatus[] = [];
   private stopped = false;
   private readonly now: () => number;
   readonly logDir: string;
@@ -177,6 +181,10 @@ export class Kubelet {
 
   get runtime(): Runtime {
     if (!this.runtimeOrNull) throw new Error("the kubelet's runtime is made when it starts");
+    return this.runtimeOrNull;
+  }
+
+  get runtimeIfStarted(): Runtime | undefined {
     return this.runtimeOrNull;
   }
 
@@ -286,6 +294,34 @@ export class Kubelet {
     return undefined;
   }
 
+  /** PodLocator: the container's latest attempt (and the one before, for --previous). */
+  container(namespace: string, name: string, container: string): ContainerLocation | undefined {
+    const pod = this.podByName(namespace, name);
+    if (!pod) return undefined;
+    const spec = [...containers(pod, "containers"), ...containers(pod, "initContainers")].find(
+      (c) => c["name"] === container,
+    );
+    if (!spec) return undefined;
+    const uid = pod.metadata.uid ?? "";
+    const attempts = this.known
+      .filter((c) => c.podUid === uid && c.name === container)
+      .sort((a, b) => a.attempt - b.attempt);
+    const latest = attempts[attempts.length - 1];
+    const previous = attempts.length > 1 ? attempts[attempts.length - 2] : undefined;
+    const loc: ContainerLocation = {
+      podUid: uid,
+      running: latest?.state === "running",
+      stdin: spec["stdin"] === true,
+      tty: spec["tty"] === true,
+    };
+    if (latest) {
+      loc.containerId = latest.id;
+      loc.logPath = this.logPath(pod, container, latest.attempt);
+    }
+    if (previous) loc.previousLogPath = this.logPath(pod, container, previous.attempt);
+    return loc;
+  }
+
   /** Log file of one attempt of a container. */
   logPath(pod: KObject, container: string, attempt: number): string {
     return join(
@@ -298,9 +334,8 @@ export class Kubelet {
 
   /** The runtime's attempts of one container of a pod, oldest first. */
   async attempts(podUid: string, container: string): Promise<ContainerStatus[]> {
-    return (await this.runtime.listContainers())
-      .filter((c) => c.podUid === podUid && c.name === container)
-      .sort((a, b) => a.attempt - b.attempt);
+    this.known = await this.runtime.listContainers();
+    return this.known.filter((c) => c.podUid === podUid && c.name === container).sort((a, b) => a.attempt - b.attempt);
   }
 
   private onPod(pod: KObject): void {
@@ -388,6 +423,7 @@ export class Kubelet {
       log.warn("runtime relist failed", { error: String(err) });
       return;
     }
+    this.known = list;
     const seen = new Map<string, string>();
     for (const c of list) {
       const sig = `${c.state}`;
@@ -414,23 +450,17 @@ export class Kubelet {
 
   /** An emptyDir over its sizeLimit evicts the pod, as the kubelet's eviction manager does. */
   private async checkEmptyDirLimits(w: PodWork): Promise<void> {
+    if (!this.opts.volumes) return;
     const vols = Array.isArray(specOf(w.pod)["volumes"])
       ? (specOf(w.pod)["volumes"] as unknown[]).filter(isRecord)
       : [];
-    const limited = vols.filter((v) => isRecord(v["emptyDir"]) && v["emptyDir"]["sizeLimit"] !== undefined);
-    if (limited.length === 0 || !this.opts.volumes) return;
-    const usage = await this.opts.volumes.usage(w.uid);
-    for (const v of limited) {
-      const limit = Quantity.tryParse(String((v["emptyDir"] as Rec)["sizeLimit"]));
-      const used = usage.get(String(v["name"])) ?? 0;
-      if (limit && used > Number(limit.value())) {
-        const message = `Usage of EmptyDir volume "${String(v["name"])}" exceeds the limit "${String((v["emptyDir"] as Rec)["sizeLimit"])}". `;
-        w.terminal = { phase: "Failed", reason: "Evicted", message };
-        this.events.event(w.pod, "Warning", "Evicted", message);
-        this.schedule(w.uid);
-        return;
-      }
-    }
+    if (!vols.some((v) => isRecord(v["emptyDir"]) && v["emptyDir"]["sizeLimit"] !== undefined)) return;
+    const over = emptyDirsOverLimit(w.pod, await this.opts.volumes.usage(w.uid));
+    if (over.length === 0) return;
+    const message = over[0]!.message;
+    w.terminal = { phase: "Failed", reason: "Evicted", message };
+    this.events.event(w.pod, "Warning", "Evicted", message);
+    this.schedule(w.uid);
   }
 
   private fieldPath(pod: KObject, container: string): string {

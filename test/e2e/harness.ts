@@ -56,7 +56,7 @@ export async function startCluster(
     etcdEndpoints: opts.etcdEndpoints ?? [],
     watchCacheWindow: opts.watchCacheWindow,
     nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs,
-    agent: opts.agent ? { runtime: opts.agent, nodeName: "k8ts-node", nodeUpdateMs: 2000 } : false,
+    agent: opts.agent ? { runtime: opts.agent, nodeName: "k8ts-node", nodeUpdateMs: 2000, kubeletPort: 0 } : false,
   });
   const bin = kubectlBinary() ?? "kubectl";
   const kubeconfig = server.kubeconfigPath;

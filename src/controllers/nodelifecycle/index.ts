@@ -11,7 +11,7 @@
  *   the taint was added, with a DisruptionTarget condition first and a TaintManagerEviction event.
  */
 import { isRecord, type KObject, rfc3339 } from "../../api/types.js";
-import { parseTaints, type Taint, toleratesTaint } from "../../scheduler/taints.js";
+import { type Taint, toleratesTaint } from "../../scheduler/taints.js";
 import { log } from "../../util/log.js";
 import type { LocalClient } from "../client.js";
 import { type ReconcileResult, WorkQueue } from "../queue.js";

@@ -466,7 +466,7 @@ export class ProcessRuntime implements Runtime {
 
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
     const r = this.records.get(id);
-    if (!r || r.state !== "running") return;
+    if (r?.state !== "running") return;
     this.signal(r, "SIGTERM");
     const deadline = Date.now() + Math.max(0, timeoutSeconds) * 1000;
     while (r.state === "running" && Date.now() < deadline) {
@@ -522,7 +522,7 @@ export class ProcessRuntime implements Runtime {
 
   private running(id: string): Record_ {
     const r = this.records.get(id);
-    if (!r || r.state !== "running") throw new RuntimeError("ContainerNotRunning", `container ${id} is not running`);
+    if (r?.state !== "running") throw new RuntimeError("ContainerNotRunning", `container ${id} is not running`);
     return r;
   }
 
