@@ -22,6 +22,7 @@ import { ServiceAccountController } from "../controllers/serviceaccount/index.js
 import { type RunningAgent, type RuntimeChoice, startAgent } from "../kubelet/agent.js";
 import { defaultNodeIP } from "../kubelet/node.js";
 import { defaultSans, ensurePki, ensureServiceAccountKey, kubeconfig } from "../pki/index.js";
+import { Scheduler } from "../scheduler/index.js";
 import { openStore } from "../store/index.js";
 import type { Store } from "../store/types.js";
 import { log } from "../util/log.js";
@@ -108,6 +109,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     new EventTTLController(client),
     new ResourceQuotaController(client),
     new NodeIpamController(client),
+    new Scheduler(client),
     new NodeLifecycleController(client, { gracePeriodMs: cfg.nodeMonitorGracePeriodMs }),
   ];
   await import("./bootstrap.js").then((m) =>

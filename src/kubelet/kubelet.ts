@@ -929,6 +929,8 @@ export class Kubelet implements PodLocator {
       return;
     }
     w.knowledge.set(name, { ready: !isRecord(c["readinessProbe"]) || this.opts.probes === false, started: true });
+    // the streaming server finds the new container at once (attach right after start)
+    this.known = await this.runtime.listContainers();
     this.containerEvent(w, name, "Normal", "Started", `Started container ${name}`);
   }
 

@@ -502,6 +502,11 @@ export function validatePodSpecUpdate(newSpecRaw: unknown, oldSpecRaw: unknown, 
     const oldTol = arr(imagesFrom["tolerations"]);
     const newTol = arr(c["tolerations"]);
     if (oldTol.every((t) => newTol.some((n) => jsonEqual(n, t)))) c["tolerations"] = imagesFrom["tolerations"];
+    // schedulingGates may only be removed (upstream validateSchedulingGates on update)
+    const oldGates = arr(imagesFrom["schedulingGates"]);
+    const newGates = arr(c["schedulingGates"]);
+    if (newGates.every((g) => oldGates.some((o) => jsonEqual(o, g))))
+      c["schedulingGates"] = imagesFrom["schedulingGates"];
     return c;
   };
   const masked = mask(newSpec, oldSpec);

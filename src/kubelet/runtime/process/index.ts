@@ -314,6 +314,9 @@ export class ProcessRuntime implements Runtime {
     // the child holds its output FIFOs read-write: it never gets EPIPE while no kubelet reads them
     const outFd = openSync(out, "r+");
     const errFd = openSync(err, "r+");
+    // our read ends are opened before the spawn (and before the child's descriptors are closed):
+    // a FIFO socket made on a descriptor number the spawn just released never reports data
+    const readers = this.openOutputs(r);
     let inFd: number | "ignore" = "ignore";
     if (r.stdin) {
       const stdinPath = this.dir("containers", `${id}.stdin`);
@@ -341,6 +344,7 @@ export class ProcessRuntime implements Runtime {
       child.once("error", (e) => resolve(e));
     });
     if (spawnError) {
+      for (const [, fd] of readers) closeSync(fd);
       live.log.close();
       this.live.delete(id);
       const msg = `exec: "${r.argv[0]}": ${(spawnError as NodeJS.ErrnoException).code === "ENOENT" ? "executable file not found in $PATH" : spawnError.message}`;
@@ -354,11 +358,25 @@ export class ProcessRuntime implements Runtime {
     r.startedAt = Date.now();
     r.state = "running";
     this.save(r);
-    this.readOutputs(r, live);
+    this.readOutputs(live, readers);
     child.on("exit", (code, signal) => {
       const exitCode = code ?? 128 + (signal ? (SIGNALS[signal] ?? 15) : 15);
-      // let the FIFOs drain before the record says exited
-      setTimeout(() => this.finish(r, exitCode), 50);
+      // the output FIFOs end once every writer is gone (children that kept them may live on): the
+      // record says exited after they drained, or after 2 s at most
+      const drained = Promise.all(
+        live.readers.map(
+          (sock) =>
+            new Promise<void>((res) => {
+              if (sock.destroyed || sock.readableEnded) res();
+              else sock.once("close", () => res());
+            }),
+        ),
+      );
+      const timer = setTimeout(() => this.finish(r, exitCode), 2000);
+      void drained.then(() => {
+        clearTimeout(timer);
+        this.finish(r, exitCode);
+      });
     });
     this.emit(r.podUid);
   }
@@ -386,11 +404,18 @@ export class ProcessRuntime implements Runtime {
     this.emit(r.podUid);
   }
 
-  private readOutputs(r: Record_, live: Live): void {
+  /** Opens the read ends of the output FIFOs (before the process starts: see startContainer). */
+  private openOutputs(r: Record_): Array<["stdout" | "stderr", number]> {
+    const out: Array<["stdout" | "stderr", number]> = [];
     for (const stream of ["stdout", "stderr"] as const) {
       const path = this.dir("containers", `${r.id}.${stream}`);
-      if (!existsSync(path)) continue;
-      const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      if (existsSync(path)) out.push([stream, openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)]);
+    }
+    return out;
+  }
+
+  private readOutputs(live: Live, fds: Array<["stdout" | "stderr", number]>): void {
+    for (const [stream, fd] of fds) {
       const sock = new Socket({ fd, readable: true, writable: false });
       sock.on("data", (d: Buffer) => live.log?.write(stream, d));
       sock.on("error", () => undefined);
@@ -403,7 +428,7 @@ export class ProcessRuntime implements Runtime {
     const live = this.newLive();
     live.log = new CriLogWriter(r.logPath);
     this.live.set(r.id, live);
-    this.readOutputs(r, live);
+    this.readOutputs(live, this.openOutputs(r));
     if (r.stdin) {
       const stdinPath = this.dir("containers", `${r.id}.stdin`);
       if (existsSync(stdinPath)) live.stdinFd = openSync(stdinPath, "r+");
@@ -665,9 +690,9 @@ export class ProcessRuntime implements Runtime {
     }
     await Promise.race([
       live.exited,
+      // the client leaving ends the attach; its stdin ending does not (output still flows)
       new Promise<void>((res) => {
         streams.stdout?.once("close", () => res());
-        streams.stdin?.once("close", () => res());
       }),
     ]);
     unsubscribe?.();

@@ -1,0 +1,4 @@
+/** The k8ts scheduler: kube-scheduler's default profile, in process, through the registry. */
+export type { VolumeBinding, VolumeVerdict } from "./plugins/volumebinding.js";
+export { passThroughVolumeBinding } from "./plugins/volumebinding.js";
+export { Scheduler, type SchedulerOptions, type SchedulerStats } from "./scheduler.js";
