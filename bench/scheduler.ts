@@ -58,7 +58,15 @@ export async function runSchedulerBench(nodes: number, pods: number): Promise<Sc
   const dataDir = mkdtempSync(join(tmpdir(), "k8ts-bench-sched-"));
   const prevLog = process.env["K8TS_LOG"];
   process.env["K8TS_LOG"] = "error";
-  const server = await startServer({ dataDir, port: 0, bind: "127.0.0.1", storeBackend: "memory", etcdEndpoints: [] });
+  const server = await startServer({
+    dataDir,
+    port: 0,
+    bind: "127.0.0.1",
+    storeBackend: "memory",
+    etcdEndpoints: [],
+    // the bench starts the Scheduler it times
+    scheduler: false,
+  });
   const client = new LocalClient(server.api.catalog, server.api.registry);
   const nodesSv = client.resource("", "v1", "nodes");
   const podsSv = client.resource("", "v1", "pods");

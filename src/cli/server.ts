@@ -39,6 +39,8 @@ export interface ServerConfig {
   etcdEndpoints: string[];
   /** Recent events kept per resource for resuming watches (default 10000; tests make it small). */
   watchCacheWindow?: number;
+  /** Run the built-in scheduler (default true; tests that drive their own Scheduler turn it off). */
+  scheduler?: boolean;
   /** How long a node may miss heartbeats before it is NotReady (Unknown), ms (default 40 s). */
   nodeMonitorGracePeriodMs?: number;
   /** The embedded node agent: its runtime, or false for none (default: none; `k8ts server` runs one). */
@@ -109,7 +111,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     new EventTTLController(client),
     new ResourceQuotaController(client),
     new NodeIpamController(client),
-    new Scheduler(client),
+    ...(cfg.scheduler === false ? [] : [new Scheduler(client)]),
     new NodeLifecycleController(client, { gracePeriodMs: cfg.nodeMonitorGracePeriodMs }),
   ];
   await import("./bootstrap.js").then((m) =>

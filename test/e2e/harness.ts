@@ -44,6 +44,8 @@ export async function startCluster(
     dataDir?: string;
     /** Node monitor grace period, ms (default 40 s). */
     nodeMonitorGracePeriodMs?: number;
+    /** The built-in scheduler (default on). */
+    scheduler?: boolean;
   } = {},
 ): Promise<TestCluster> {
   process.env["K8TS_LOG"] ??= "error";
@@ -56,6 +58,7 @@ export async function startCluster(
     etcdEndpoints: opts.etcdEndpoints ?? [],
     watchCacheWindow: opts.watchCacheWindow,
     nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs,
+    scheduler: opts.scheduler,
     agent: opts.agent ? { runtime: opts.agent, nodeName: "k8ts-node", nodeUpdateMs: 2000, kubeletPort: 0 } : false,
   });
   const bin = kubectlBinary() ?? "kubectl";

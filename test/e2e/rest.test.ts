@@ -721,7 +721,10 @@ describe("REST semantics (raw HTTP, memory store)", () => {
           await expectCode(201, "POST", "/api/v1/namespaces/sel/configmaps", configMap(n, labels));
         }
         await expectCode(201, "POST", "/api/v1/namespaces/sel/pods", pod("p-run", "node-1"));
-        await expectCode(201, "POST", "/api/v1/namespaces/sel/pods", pod("p-wait"));
+        // pending for good: no scheduler serves this schedulerName (so none adds events about it)
+        const waiting = pod("p-wait");
+        (waiting["spec"] as Obj)["schedulerName"] = "no-such-scheduler";
+        await expectCode(201, "POST", "/api/v1/namespaces/sel/pods", waiting);
         const running = await expectCode(200, "GET", "/api/v1/namespaces/sel/pods/p-run");
         running["status"] = { ...(running["status"] as Obj), phase: "Running" };
         await expectCode(200, "PUT", "/api/v1/namespaces/sel/pods/p-run/status", running);

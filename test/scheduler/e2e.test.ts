@@ -77,7 +77,8 @@ describe("scheduler with a real API server and kubectl", () => {
   };
 
   before(async () => {
-    cluster = await startCluster({ store: "memory" });
+    // this suite drives its own Scheduler
+    cluster = await startCluster({ store: "memory", scheduler: false });
     scheduler = new Scheduler(new LocalClient(cluster.server.api.catalog, cluster.server.api.registry));
     scheduler.start();
   });

@@ -45,7 +45,8 @@ describe("Scheduler", () => {
       .filter((e) => isRecord(e["involvedObject"]) && e["involvedObject"]["name"] === pod && e["reason"] === reason);
 
   before(async () => {
-    cluster = await startCluster({ store: "memory" });
+    // this suite drives its own Scheduler
+    cluster = await startCluster({ store: "memory", scheduler: false });
     client = new LocalClient(cluster.server.api.catalog, cluster.server.api.registry);
   });
   afterEach(async () => {
