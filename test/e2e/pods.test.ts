@@ -1,0 +1,233 @@
+/**
+ * Pods end to end the way the seeds run them: the scheduler places them, the embedded node runs
+ * them. On runc (where it can run: root, runc, overlayfs) the seed 000 emptyDir story verbatim; on
+ * the process runtime (anywhere) the seed 004 taint story, restart adoption, drain, and faults
+ * that must end in upstream's states with events.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { runcAvailability } from "../../src/kubelet/runtime/runc/availability.js";
+import { startCluster, type TestCluster } from "./harness.js";
+import { kubectlSkip } from "./support.js";
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 40_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+function cells(c: TestCluster, pod: string): Promise<string[]> {
+  return c.kubectl(["get", "pod", pod, "--no-headers"]).then((r) => r.stdout.trim().split(/\s+/));
+}
+
+async function running(c: TestCluster, pod: string): Promise<void> {
+  await until(`${pod} Running`, async () => ((await cells(c, pod))[2] === "Running" ? true : undefined));
+}
+
+const runc = runcAvailability();
+
+describe("pods on runc: seed 000's emptyDir story", { skip: kubectlSkip() || (runc.ok ? false : `runc cannot run here: ${runc.reason}`) }, () => {
+  let c: TestCluster;
+  before(async () => {
+    c = await startCluster({ agent: "runc" });
+  });
+  after(async () => {
+    await c?.stop();
+  });
+
+  it("kubectl create -f emptydir_pod.yaml → Running 1/1; a file touched in /cache is on the host", async () => {
+    const yaml = `apiVersion: v1
+kind: Pod
+metadata:
+  name: emptydir-pod
+spec:
+  containers:
+  - name: myapp
+    image: nginx
+    volumeMounts:
+    - name: cache-volume
+      mountPath: /cache
+  volumes:
+  - name: cache-volume
+    emptyDir: {}
+`;
+    assert.equal((await c.kubectl(["create", "-f", "-"], { stdin: yaml })).stdout.trim(), "pod/emptydir-pod created");
+    await running(c, "emptydir-pod");
+    const row = await cells(c, "emptydir-pod");
+    assert.equal(row[1], "1/1");
+    const ex = await c.kubectl(["exec", "emptydir-pod", "--", "sh", "-c", "touch /cache/abc && ls /cache && hostname"]);
+    assert.equal(ex.code, 0, ex.stderr);
+    assert.equal(ex.stdout, "abc\nemptydir-pod\n");
+    const uid = (await c.kubectl(["get", "pod", "emptydir-pod", "-o", "jsonpath={.metadata.uid}"])).stdout;
+    const onHost = join(c.dataDir, "pods", uid, "volumes", "kubernetes.io~empty-dir", "cache-volume", "abc");
+    assert.ok(existsSync(onHost), `${onHost} should exist`);
+    const wide = await c.kubectl(["get", "pods", "-o", "wide", "--no-headers"]);
+    assert.match(wide.stdout, /^emptydir-pod\s+1\/1\s+Running\s+0\s+\S+\s+10\.244\.\d+\.\d+\s+k8ts-node\s/m);
+    // the service account token is mounted where clients look for it
+    const sa = await c.kubectl(["exec", "emptydir-pod", "--", "ls", "/var/run/secrets/kubernetes.io/serviceaccount"]);
+    assert.deepEqual(sa.stdout.trim().split("\n").sort(), ["ca.crt", "namespace", "token"]);
+    // the data dir (CA key, store) is not visible inside
+    const peek = await c.kubectl(["exec", "emptydir-pod", "--", "cat", join(c.dataDir, "tls", "ca.key")]);
+    assert.notEqual(peek.code, 0);
+    assert.doesNotMatch(peek.stdout, /PRIVATE KEY/);
+    const d = await c.kubectl(["describe", "pod", "emptydir-pod"]);
+    assert.match(d.stdout, /Warning\s+ImageStoreMissing/);
+    assert.match(d.stdout, /Normal\s+Scheduled\s+.*default-scheduler\s+Successfully assigned default\/emptydir-pod to k8ts-node/);
+    assert.equal((await c.kubectl(["delete", "pod", "emptydir-pod"])).code, 0);
+    assert.ok(!existsSync(onHost), "the emptyDir goes with the pod");
+  });
+
+  it("a container over its memory limit is OOMKilled", async () => {
+    const yaml = JSON.stringify({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "hog" },
+      spec: {
+        restartPolicy: "Never",
+        containers: [
+          { name: "hog", image: "busybox", command: ["sh", "-c", "tail /dev/zero"], resources: { limits: { memory: "32Mi" } } },
+        ],
+      },
+    });
+    await c.kubectl(["create", "-f", "-"], { stdin: yaml });
+    await until("OOMKilled", async () => ((await cells(c, "hog"))[2] === "OOMKilled" ? true : undefined));
+    const code = await c.kubectl(["get", "pod", "hog", "-o", "jsonpath={.status.containerStatuses[0].state.terminated.exitCode}"]);
+    assert.equal(code.stdout, "137");
+  });
+});
+
+describe("pods on the process runtime with the scheduler", { skip: kubectlSkip() }, () => {
+  let c: TestCluster;
+  before(async () => {
+    c = await startCluster({ agent: "process" });
+    await until("node Ready", async () =>
+      (await c.kubectl(["get", "node", "k8ts-node", "--no-headers"])).stdout.includes(" Ready ") ? true : undefined,
+    );
+  });
+  after(async () => {
+    await c?.stop();
+  });
+
+  const sleeper = (name: string, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, labels: { app: name } },
+      spec: { automountServiceAccountToken: false, containers: [{ name: "c", image: "busybox", command: ["sh", "-c", "sleep 600"] }], ...extra },
+    });
+
+  it("seed 004: a control-plane taint keeps pods Pending with upstream's message; untainting lets them run", async () => {
+    const t = await c.kubectl(["taint", "node", "k8ts-node", "node-role.kubernetes.io/control-plane=:NoSchedule"]);
+    assert.equal(t.stdout.trim(), "node/k8ts-node tainted");
+    await c.kubectl(["create", "-f", "-"], { stdin: sleeper("tainted") });
+    const msg = await until("FailedScheduling", async () => {
+      const d = await c.kubectl(["describe", "pod", "tainted"]);
+      const line = d.stdout.split("\n").find((l) => l.includes("FailedScheduling"));
+      return line?.replace(/^.*default-scheduler\s+/, "").trim();
+    });
+    assert.equal(
+      msg,
+      "0/1 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
+    );
+    const u = await c.kubectl(["taint", "node", "k8ts-node", "node-role.kubernetes.io/control-plane-"]);
+    assert.equal(u.stdout.trim(), "node/k8ts-node untainted");
+    await running(c, "tainted");
+  });
+
+  it("a kubelet restart adopts running containers instead of starting them again", async () => {
+    await c.kubectl(["create", "-f", "-"], { stdin: sleeper("survivor") });
+    await running(c, "survivor");
+    const before = await c.kubectl(["get", "pod", "survivor", "-o", "jsonpath={.status.containerStatuses[0].containerID}"]);
+    await c.stop({ keepData: true });
+    c = await startCluster({ agent: "process", dataDir: c.dataDir });
+    await until("node Ready again", async () =>
+      (await c.kubectl(["get", "node", "k8ts-node", "--no-headers"])).stdout.includes(" Ready ") ? true : undefined,
+    );
+    await running(c, "survivor");
+    // a few relists later: still the same container, never restarted
+    await new Promise((r) => setTimeout(r, 2500));
+    const after = await c.kubectl(["get", "pod", "survivor", "-o", "jsonpath={.status.containerStatuses[0].containerID} {.status.containerStatuses[0].restartCount}"]);
+    assert.equal(after.stdout, `${before.stdout} 0`);
+  });
+
+  it("a command that does not exist ends in RunContainerError / CrashLoopBackOff with its message", async () => {
+    await c.kubectl(["create", "-f", "-"], {
+      stdin: JSON.stringify({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "nocmd" },
+        spec: { automountServiceAccountToken: false, containers: [{ name: "c", image: "x", command: ["no-such-command-k8ts"] }] },
+      }),
+    });
+    await until("a start failure", async () => {
+      const s = (await cells(c, "nocmd"))[2] ?? "";
+      return ["RunContainerError", "CrashLoopBackOff", "ContainerCannotRun"].includes(s) ? true : undefined;
+    });
+    const d = await c.kubectl(["describe", "pod", "nocmd"]);
+    assert.match(d.stdout, /executable file not found in \$PATH/);
+  });
+
+  it("a hostPath of the wrong type fails to mount with upstream's event, the pod waits in ContainerCreating", async () => {
+    await c.kubectl(["create", "-f", "-"], {
+      stdin: JSON.stringify({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "badhostpath" },
+        spec: {
+          automountServiceAccountToken: false,
+          containers: [{ name: "c", image: "x", command: ["sleep", "600"] }],
+          volumes: [{ name: "data", hostPath: { path: "/etc/hostname", type: "Directory" } }],
+        },
+      }),
+    });
+    const ev = await until("FailedMount", async () => {
+      const d = await c.kubectl(["describe", "pod", "badhostpath"]);
+      return d.stdout.split("\n").find((l) => l.includes("FailedMount"));
+    });
+    assert.match(ev, /MountVolume\.SetUp failed for volume "data" : hostPath type check failed: \/etc\/hostname is not a directory/);
+    assert.equal((await cells(c, "badhostpath"))[2], "ContainerCreating");
+  });
+
+  it("kubectl drain evicts through the eviction API and respects a PodDisruptionBudget", async () => {
+    await c.kubectl(["create", "-f", "-"], { stdin: sleeper("guarded") });
+    await running(c, "guarded");
+    const pdb = JSON.stringify({
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "keep-guarded" },
+      spec: { minAvailable: 1, selector: { matchLabels: { app: "guarded" } } },
+    });
+    assert.equal((await c.kubectl(["create", "-f", "-"], { stdin: pdb })).code, 0);
+    await until("PDB status", async () => {
+      const r = await c.kubectl(["get", "pdb", "keep-guarded", "-o", "jsonpath={.status.observedGeneration}"]);
+      return r.stdout !== "" ? true : undefined;
+    }, 10_000).catch(() => undefined);
+    const blocked = await c.kubectl(["drain", "k8ts-node", "--force", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=8s"], {
+      timeoutMs: 60_000,
+    });
+    assert.notEqual(blocked.code, 0);
+    assert.match(blocked.stderr + blocked.stdout, /Cannot evict pod as it would violate the pod's disruption budget/);
+    const cordoned = await c.kubectl(["get", "node", "k8ts-node", "--no-headers"]);
+    assert.match(cordoned.stdout, /SchedulingDisabled/);
+    assert.equal((await c.kubectl(["delete", "pdb", "keep-guarded"])).code, 0);
+    const drained = await c.kubectl(["drain", "k8ts-node", "--force", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s"], {
+      timeoutMs: 90_000,
+    });
+    assert.equal(drained.code, 0, drained.stderr);
+    assert.match(drained.stdout, /node\/k8ts-node drained/);
+    const left = await c.kubectl(["get", "pods", "--field-selector", "spec.nodeName=k8ts-node", "-o", "name"]);
+    assert.equal(left.stdout.trim(), "");
+    assert.equal((await c.kubectl(["uncordon", "k8ts-node"])).code, 0);
+  });
+});
