@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, afterEach, describe, it } from "node:test";
 import { runTool } from "../../../src/kubelet/network/command.js";
+import { detectMasqueradeBackend, removeMasquerade } from "../../../src/kubelet/network/masquerade.js";
 import { hostVethName, shortPodId } from "../../../src/kubelet/network/podnetwork.js";
 import { runcAvailability } from "../../../src/kubelet/runtime/runc/availability.js";
 import { detectCgroups } from "../../../src/kubelet/runtime/runc/cgroups.js";
@@ -66,6 +67,7 @@ after(async () => {
     if (name?.startsWith(netnsPrefix)) await runTool("ip", ["netns", "del", name]);
   }
   await runTool("ip", ["link", "del", bridge]);
+  await removeMasquerade(detectMasqueradeBackend(), bridge, podCidr);
   const cg = detectCgroups();
   if (cg) for (const h of cg.hierarchies) rmTreeOfCgroups(join(h, cgroupParent));
   if (mountsUnder(root).length === 0) rmSync(root, { recursive: true, force: true });
