@@ -198,6 +198,15 @@ export class Kubelet implements PodLocator {
     mkdirSync(join(this.opts.rootDir, "pods"), { recursive: true, mode: 0o750 });
     let node = await this.nodeManager.register();
     this.nodeManager.start();
+    // what a kubelet says about its node when it starts (kubectl describe node shows these)
+    // (simulated fleets skip them: thousands of nodes would flood the event store)
+    const ref: KObject = { apiVersion: "v1", kind: "Node", metadata: { name: this.nodeName, uid: this.nodeName } };
+    const nodeEvent = (reason: string, message = `Node ${this.nodeName} status is now: ${reason}`) => {
+      if (!this.opts.node.simulated) this.events.event(ref, "Normal", reason, message);
+    };
+    nodeEvent("Starting", "Starting kubelet.");
+    for (const reason of ["NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID"]) nodeEvent(reason);
+    nodeEvent("NodeAllocatableEnforced", "Updated Node Allocatable limit across pods");
     if (!this.runtimeOrNull) {
       const factory = this.opts.runtime as RuntimeFactory;
       let cidr = podCIDROf(node);
@@ -211,6 +220,7 @@ export class Kubelet implements PodLocator {
       this.runtimeOrNull = await factory.make(cidr);
     }
     await this.runtime.init();
+    nodeEvent("NodeReady");
     this.runtime.onContainerEvent((uid) => this.schedule(uid));
     this.runtime.onNotice((n) => {
       const w = this.work.get(n.podUid);
