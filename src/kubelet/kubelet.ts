@@ -84,7 +84,7 @@ interface PodWork {
   lastStatus: Rec | undefined;
   sandbox: SandboxStatus | undefined;
   volumes: unknown;
-  terminal: { phase: "Failed" | "Succeeded"; reason?: string; message?: string } | undefined;
+  terminal: { phase: "Failed" | "Succeeded"; reason?: string; message?: string; graceSeconds?: number } | undefined;
   /** The pod is gone from the API (or force deleted): clean up, then forget it. */
   removed: boolean;
   finished: boolean;
@@ -454,7 +454,7 @@ export class Kubelet implements PodLocator {
           .refresh(w.pod)
           .catch((err: unknown) => log.debug("volume refresh", { error: String(err) }));
       }
-      await this.checkEmptyDirLimits(w).catch(() => undefined);
+      await this.checkEmptyDirLimits(w).catch((err: unknown) => log.warn("emptyDir usage check failed", { pod: podRef(w.pod), error: String(err) }));
     }
   }
 
@@ -468,7 +468,8 @@ export class Kubelet implements PodLocator {
     const over = emptyDirsOverLimit(w.pod, await this.opts.volumes.usage(w.uid));
     if (over.length === 0) return;
     const message = over[0]!.message;
-    w.terminal = { phase: "Failed", reason: "Evicted", message };
+    // local storage eviction kills at once, as upstream's eviction manager (grace period 0)
+    w.terminal = { phase: "Failed", reason: "Evicted", message, graceSeconds: 0 };
     this.events.event(w.pod, "Warning", "Evicted", message);
     this.schedule(w.uid);
   }
@@ -571,7 +572,7 @@ export class Kubelet implements PodLocator {
     }
     const status = isRecord(pod["status"]) ? pod["status"] : {};
     if (status["phase"] === "Succeeded" || status["phase"] === "Failed" || w.terminal) {
-      await this.terminate(w, Number(specOf(pod)["terminationGracePeriodSeconds"] ?? 30));
+      await this.terminate(w, w.terminal?.graceSeconds ?? Number(specOf(pod)["terminationGracePeriodSeconds"] ?? 30));
       await this.writeStatus(w);
       await this.runtime.stopPodSandbox(w.uid).catch(() => undefined);
       if (this.opts.volumes && w.volumes !== undefined) {

@@ -89,6 +89,36 @@ spec:
     await until("the emptyDir removed", async () => (existsSync(onHost) ? undefined : true), 20_000);
   });
 
+  it("an emptyDir over its sizeLimit gets the pod Evicted with upstream's message", async () => {
+    const yaml = JSON.stringify({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "filler" },
+      spec: {
+        containers: [
+          {
+            name: "c",
+            image: "busybox",
+            command: ["sh", "-c", "head -c 3000000 /dev/zero > /scratch/big; sleep 600"],
+            volumeMounts: [{ name: "scratch", mountPath: "/scratch" }],
+          },
+        ],
+        volumes: [{ name: "scratch", emptyDir: { sizeLimit: "1Mi" } }],
+      },
+    });
+    await c.kubectl(["create", "-f", "-"], { stdin: yaml });
+    // the kubelet checks usage every 10 s, then kills at once
+    const st = await until(
+      "Evicted",
+      async () => {
+        const r = await c.kubectl(["get", "pod", "filler", "-o", "jsonpath={.status.phase}|{.status.reason}|{.status.message}"]);
+        return r.stdout.startsWith("Failed|") ? r.stdout : undefined;
+      },
+      60_000,
+    );
+    assert.equal(st, 'Failed|Evicted|Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". ');
+  });
+
   it("a container over its memory limit is OOMKilled", async () => {
     const yaml = JSON.stringify({
       apiVersion: "v1",
