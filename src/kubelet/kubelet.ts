@@ -105,6 +105,10 @@ function podCIDROf(node: KObject): string | undefined {
   return typeof spec["podCIDR"] === "string" && spec["podCIDR"] !== "" ? spec["podCIDR"] : undefined;
 }
 
+function capital(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
 /** upstream format.Pod: name_namespace(uid). */
 export function podRef(pod: KObject): string {
   return `${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
@@ -176,6 +180,15 @@ export class Kubelet implements PodLocator {
     this.probes = new ProbeManager({
       onResult: (uid, container, kind, ok) => this.onProbeResult(uid, container, kind, ok),
       onFailure: (uid, container, kind, output) => this.onProbeFailure(uid, container, kind, output),
+      onError: (uid, container, kind, message) =>
+        this.onProbeEvent(
+          uid,
+          container,
+          "Unhealthy",
+          `${capital(kind)} probe errored and resulted in unknown state: ${message}`,
+        ),
+      onWarning: (uid, container, kind, output) =>
+        this.onProbeEvent(uid, container, "ProbeWarning", `${capital(kind)} probe warning: ${output}`),
     });
   }
 
@@ -205,7 +218,8 @@ export class Kubelet implements PodLocator {
       if (!this.opts.node.simulated) this.events.event(ref, "Normal", reason, message);
     };
     nodeEvent("Starting", "Starting kubelet.");
-    for (const reason of ["NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID"]) nodeEvent(reason);
+    for (const reason of ["NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID"])
+      nodeEvent(reason);
     nodeEvent("NodeAllocatableEnforced", "Updated Node Allocatable limit across pods");
     if (!this.runtimeOrNull) {
       const factory = this.opts.runtime as RuntimeFactory;
@@ -454,7 +468,9 @@ export class Kubelet implements PodLocator {
           .refresh(w.pod)
           .catch((err: unknown) => log.debug("volume refresh", { error: String(err) }));
       }
-      await this.checkEmptyDirLimits(w).catch((err: unknown) => log.warn("emptyDir usage check failed", { pod: podRef(w.pod), error: String(err) }));
+      await this.checkEmptyDirLimits(w).catch((err: unknown) =>
+        log.warn("emptyDir usage check failed", { pod: podRef(w.pod), error: String(err) }),
+      );
     }
   }
 
@@ -505,11 +521,15 @@ export class Kubelet implements PodLocator {
     this.schedule(uid);
   }
 
+  private onProbeEvent(uid: string, container: string, reason: string, message: string): void {
+    const w = this.work.get(uid);
+    if (w) this.containerEvent(w, container, "Warning", reason, message);
+  }
+
   private onProbeFailure(uid: string, container: string, kind: ProbeKind, output: string): void {
     const w = this.work.get(uid);
     if (!w) return;
-    const Kind = kind[0]!.toUpperCase() + kind.slice(1);
-    this.containerEvent(w, container, "Warning", "Unhealthy", `${Kind} probe failed: ${output}`);
+    this.containerEvent(w, container, "Warning", "Unhealthy", `${capital(kind)} probe failed: ${output}`);
   }
 
   private envSources(w: PodWork): EnvSources {
@@ -785,7 +805,7 @@ export class Kubelet implements PodLocator {
       this.schedule(w.uid, wait);
       return false;
     }
-    this.backoff.next(key);
+    this.backoff.next(key, latest.finishedAt ?? this.now());
     await this.startContainer(w, c, latest.attempt + 1);
     return true;
   }
@@ -1077,7 +1097,8 @@ export class Kubelet implements PodLocator {
         resources.pods,
         w.pod.metadata.namespace,
         w.pod.metadata.name ?? "",
-        "merge",
+        // conditions merge by type: one another component wrote meanwhile (DisruptionTarget) stays
+        "strategic",
         { status },
         { subresource: "status" },
       );

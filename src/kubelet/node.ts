@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync, statfsSync } from "node:fs";
 import { availableParallelism, networkInterfaces, release, totalmem } from "node:os";
+import { Quantity } from "../api/quantity.js";
 import { isRecord, type KObject, microTime, rfc3339 } from "../api/types.js";
 import { ApiError } from "../apiserver/errors.js";
 import { KUBERNETES_VERSION } from "../apiserver/server.js";
@@ -80,19 +81,34 @@ export function hostCapacity(rootDir: string): { cpu: string; memory: string; ep
   };
 }
 
-/** Allocatable = capacity minus the default hard eviction thresholds (memory 100Mi, nodefs 10%). */
+function bytesOf(q: string): number {
+  const v = Quantity.tryParse(q.trim());
+  return v ? Number(v.value()) : 0;
+}
+
+/** Bytes as "<n>Ki" when whole KiB (the form the capacity uses), plain bytes otherwise. */
+function kiOrBytes(bytes: number): string {
+  if (bytes === 0) return "0";
+  return bytes % 1024 === 0 ? `${bytes / 1024}Ki` : String(bytes);
+}
+
+/**
+ * Allocatable = capacity minus the default hard eviction thresholds (upstream
+ * GetNodeAllocatableReservation with memory.available<100Mi, nodefs.available<10%): memory less
+ * 100Mi, ephemeral storage less int64(10% of it) in bytes.
+ */
 export function allocatableOf(c: {
   cpu: string;
   memory: string;
   ephemeralStorage: string;
   pods: string;
 }): Record<string, string> {
-  const ki = (s: string) => Number(s.replace(/Ki$/, ""));
-  const mem = Math.max(0, ki(c.memory) - 100 * 1024);
-  const eph = Math.floor(ki(c.ephemeralStorage) * 1024 * 0.9);
+  const mem = Math.max(0, bytesOf(c.memory) - 100 * 1024 * 1024);
+  const cap = bytesOf(c.ephemeralStorage);
+  const eph = Math.max(0, cap - Math.trunc(cap * 0.1));
   return {
     cpu: c.cpu,
-    memory: `${mem}Ki`,
+    memory: kiOrBytes(mem),
     "ephemeral-storage": String(eph),
     pods: c.pods,
     "hugepages-1Gi": "0",
@@ -115,17 +131,24 @@ export function nodeStatus(
 ): Record<string, unknown> {
   const cap = cfg.capacity ?? hostCapacity(cfg.rootDir);
   const oldConds = Array.isArray(old?.["conditions"]) ? (old["conditions"] as unknown[]).filter(isRecord) : [];
-  const conditions = CONDITIONS.map(([type, status, reason, message]) => {
+  const conditions: Array<Record<string, unknown>> = CONDITIONS.map(([type, status, reason, message]) => {
     const prev = oldConds.find((c) => c["type"] === type);
     return {
       type,
       status,
       lastHeartbeatTime: rfc3339(now),
-      lastTransitionTime: prev && prev["status"] === status ? prev["lastTransitionTime"] : rfc3339(now),
+      // the transition time moves only when the status does (also back from the controller's Unknown)
+      lastTransitionTime:
+        prev && prev["status"] === status && typeof prev["lastTransitionTime"] === "string"
+          ? prev["lastTransitionTime"]
+          : rfc3339(now),
       reason,
       message,
     };
   });
+  // conditions other components own (NetworkUnavailable, a problem detector's) are kept as they are
+  const ours = new Set<string>(CONDITIONS.map(([type]) => type));
+  for (const c of oldConds) if (!ours.has(String(c["type"]))) conditions.push(c);
   const machineID = cfg.simulated ? cfg.name : readTrim("/etc/machine-id");
   return {
     capacity: {

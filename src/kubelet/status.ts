@@ -77,6 +77,7 @@ function containerStatus(
   k: ContainerKnowledge | undefined,
   input: PodStatusInput,
   defaultWaiting: string,
+  isInit: boolean,
 ): Rec {
   const name = String(spec["name"] ?? "");
   const image = String(spec["image"] ?? "");
@@ -88,7 +89,8 @@ function containerStatus(
     lastState: {},
     ready: false,
     restartCount: latest ? latest.attempt : 0,
-    image: normalizedImage(image),
+    // before the runtime knows the container, the spec's image as written (upstream's default status)
+    image: latest ? normalizedImage(latest.image || image) : image,
     imageID: "",
     started: false,
   };
@@ -98,10 +100,12 @@ function containerStatus(
     state = { running: { startedAt: rfc3339(latest.startedAt ?? latest.createdAt) } };
     out["containerID"] = `${input.runtimeName}://${latest.id}`;
     out["started"] = k?.started ?? true;
-    out["ready"] = (k?.ready ?? true) && (k?.started ?? true);
+    // a regular init container is ready only once it completed (upstream prober manager UpdatePodStatus)
+    out["ready"] = isInit && !isRestartableInit(spec) ? false : (k?.ready ?? true) && (k?.started ?? true);
   } else if (latest && latest.state === "exited" && k?.waitingReason === undefined) {
     state = { terminated: terminatedState(latest, input.runtimeName) };
     out["containerID"] = `${input.runtimeName}://${latest.id}`;
+    if (isInit && !isRestartableInit(spec) && (latest.exitCode ?? 0) === 0) out["ready"] = true;
   } else if (latest && latest.state === "exited") {
     // exited and waiting to be restarted (back-off) or failing to restart: the exit is the last state
     state = { waiting: { reason: k!.waitingReason, ...(k!.waitingMessage ? { message: k!.waitingMessage } : {}) } };
@@ -116,65 +120,124 @@ function containerStatus(
   return out;
 }
 
-interface Counts {
-  running: number;
-  waiting: number;
-  stopped: number;
-  succeeded: number;
+function stateOf(s: Rec | undefined): Rec {
+  return s && isRecord(s["state"]) ? s["state"] : {};
 }
 
-function count(statuses: Rec[]): Counts {
-  const c: Counts = { running: 0, waiting: 0, stopped: 0, succeeded: 0 };
-  for (const s of statuses) {
-    const state = isRecord(s["state"]) ? s["state"] : {};
-    if (isRecord(state["running"])) c.running++;
-    else if (isRecord(state["terminated"])) {
-      c.stopped++;
-      if (state["terminated"]["exitCode"] === 0) c.succeeded++;
-    } else if (isRecord(state["waiting"])) {
-      const lastState = isRecord(s["lastState"]) ? s["lastState"] : {};
-      if (isRecord(lastState["terminated"])) c.stopped++;
-      else c.waiting++;
-    }
-  }
-  return c;
+function lastTerminated(s: Rec): Rec | undefined {
+  const last = isRecord(s["lastState"]) ? s["lastState"] : {};
+  return isRecord(last["terminated"]) ? last["terminated"] : undefined;
+}
+
+function statusNamed(list: Rec[], name: unknown): Rec | undefined {
+  return list.find((s) => s["name"] === name);
+}
+
+/** One init container is done: a regular one completed (ready), a sidecar started (upstream isInitContainerInitialized). */
+function initContainerDone(spec: Rec, s: Rec | undefined): boolean {
+  if (!s) return false;
+  if (isRestartableInit(spec)) return s["started"] === true;
+  if (s["ready"] === true) return true;
+  const state = stateOf(s);
+  return isRecord(state["terminated"]) && state["terminated"]["exitCode"] === 0;
 }
 
 /** Whether the init containers are done: each regular one exited 0, each sidecar started. */
 export function initDone(initSpecs: Rec[], initStatuses: Rec[]): boolean {
-  return initSpecs.every((spec, i) => {
-    const s = initStatuses[i];
-    if (!s) return false;
-    const state = isRecord(s["state"]) ? s["state"] : {};
-    if (isRestartableInit(spec)) return s["started"] === true;
-    return isRecord(state["terminated"]) && state["terminated"]["exitCode"] === 0;
+  return initSpecs.every((spec, i) =>
+    initContainerDone(spec, statusNamed(initStatuses, spec["name"]) ?? initStatuses[i]),
+  );
+}
+
+/** upstream HasAnyRegularContainerStarted: a regular container is running or has terminated. */
+function anyRegularStarted(specs: Rec[], statuses: Rec[]): boolean {
+  return specs.some((c) => {
+    const state = stateOf(statusNamed(statuses, c["name"]));
+    return isRecord(state["running"]) || isRecord(state["terminated"]);
   });
 }
 
-/** upstream getPhase. */
-export function podPhase(pod: KObject, initStatuses: Rec[], statuses: Rec[]): string {
+/**
+ * upstream getPhase. `podHasInitialized` (a regular container has been created) keeps a pod whose
+ * sidecar restarts after initialization out of Pending; by default it is read off the statuses.
+ *
+ * One deliberate difference: a running sidecar does not keep a pod whose regular containers all
+ * finished in Running. Upstream's kubelet kills the sidecars at that point and the pod turns
+ * terminal once they stopped; this kubelet stops sidecars when the phase turns terminal.
+ */
+export function podPhase(pod: KObject, initStatuses: Rec[], statuses: Rec[], podHasInitialized?: boolean): string {
   const spec = isRecord(pod["spec"]) ? pod["spec"] : {};
   const policy = String(spec["restartPolicy"] ?? "Always");
   const initSpecs = containersOf(spec, "initContainers");
-  if (!initDone(initSpecs, initStatuses)) {
-    // a failed init container with restartPolicy Never fails the pod
-    if (policy === "Never") {
-      for (let i = 0; i < initSpecs.length; i++) {
-        const st = isRecord(initStatuses[i]?.["state"]) ? (initStatuses[i]!["state"] as Rec) : {};
-        if (!isRestartableInit(initSpecs[i]!) && isRecord(st["terminated"]) && st["terminated"]["exitCode"] !== 0) {
-          return "Failed";
+  const specs = containersOf(spec, "containers");
+  const initialized =
+    podHasInitialized ??
+    specs.some((c) => {
+      const s = statusNamed(statuses, c["name"]);
+      if (!s) return false;
+      const state = stateOf(s);
+      return isRecord(state["running"]) || isRecord(state["terminated"]) || lastTerminated(s) !== undefined;
+    });
+  let pendingInit = 0;
+  let pendingSidecars = 0;
+  let failedInit = 0;
+  let unknown = 0;
+  let running = 0;
+  let waiting = 0;
+  let stopped = 0;
+  let succeeded = 0;
+  for (const c of initSpecs) {
+    const s = statusNamed(initStatuses, c["name"]);
+    const state = stateOf(s);
+    if (isRestartableInit(c)) {
+      if (!s) unknown++;
+      else if (isRecord(state["running"])) {
+        if (s["started"] !== true) pendingSidecars++;
+      } else if (isRecord(state["terminated"])) {
+        // a terminated sidecar does not count for the phase
+      } else if (isRecord(state["waiting"])) {
+        if (!lastTerminated(s)) {
+          pendingSidecars++;
+          waiting++;
         }
+      } else {
+        pendingSidecars++;
+        unknown++;
       }
+      continue;
     }
-    return "Pending";
+    if (!s || isRecord(state["running"])) {
+      pendingInit++;
+    } else if (isRecord(state["terminated"])) {
+      if (state["terminated"]["exitCode"] !== 0) failedInit++;
+    } else if (isRecord(state["waiting"])) {
+      const lt = lastTerminated(s);
+      if (!lt) pendingInit++;
+      else if (lt["exitCode"] !== 0) failedInit++;
+    } else {
+      pendingInit++;
+    }
   }
-  const c = count(statuses);
-  // running sidecars keep a pod whose main containers finished from completing only while they run
-  if (c.waiting > 0) return "Pending";
-  if (c.running > 0) return "Running";
-  if (c.stopped > 0) {
+  for (const c of specs) {
+    const s = statusNamed(statuses, c["name"]);
+    const state = stateOf(s);
+    if (!s) unknown++;
+    else if (isRecord(state["running"])) running++;
+    else if (isRecord(state["terminated"])) {
+      stopped++;
+      if (state["terminated"]["exitCode"] === 0) succeeded++;
+    } else if (isRecord(state["waiting"])) {
+      // a container waiting to be restarted (CrashLoopBackOff) counts as stopped
+      if (lastTerminated(s)) stopped++;
+      else waiting++;
+    } else unknown++;
+  }
+  if (failedInit > 0 && policy === "Never") return "Failed";
+  if (pendingInit > 0 || (pendingSidecars > 0 && !initialized) || waiting > 0) return "Pending";
+  if (running > 0 && unknown === 0) return "Running";
+  if (running === 0 && stopped > 0 && unknown === 0) {
     if (policy === "Always") return "Running";
-    if (c.stopped === c.succeeded) return "Succeeded";
+    if (stopped === succeeded) return "Succeeded";
     if (policy === "Never") return "Failed";
     return "Running";
   }
@@ -196,6 +259,35 @@ function condition(old: Rec[], type: string, status: boolean, now: number, reaso
   return c;
 }
 
+/** The conditions the kubelet owns (upstream PodConditionByKubelet); all others are kept as they are. */
+const KUBELET_CONDITIONS = new Set([
+  "PodScheduled",
+  "Ready",
+  "Initialized",
+  "ContainersReady",
+  "PodReadyToStartContainers",
+]);
+
+/** Go's %s of a []string: "[a b]". */
+function goList(names: string[]): string {
+  return `[${names.join(" ")}]`;
+}
+
+/** Why the readiness gates hold the pod back (upstream GeneratePodReadyCondition), empty when none does. */
+function readinessGateMessages(spec: Rec, conditions: Rec[]): string[] {
+  const gates = Array.isArray(spec["readinessGates"]) ? spec["readinessGates"].filter(isRecord) : [];
+  const out: string[] = [];
+  for (const g of gates) {
+    const type = String(g["conditionType"] ?? "");
+    const c = conditions.find((x) => x["type"] === type);
+    if (!c) out.push(`corresponding condition of pod readiness gate "${type}" does not exist.`);
+    else if (c["status"] !== "True") {
+      out.push(`the status of pod readiness gate "${type}" is not "True", but ${String(c["status"] ?? "")}`);
+    }
+  }
+  return out;
+}
+
 /** The whole status the kubelet writes for a pod. */
 export function computePodStatus(input: PodStatusInput): Rec {
   const pod = input.pod;
@@ -204,6 +296,8 @@ export function computePodStatus(input: PodStatusInput): Rec {
   const oldConditions = Array.isArray(old["conditions"]) ? old["conditions"].filter(isRecord) : [];
   const initSpecs = containersOf(spec, "initContainers");
   const specs = containersOf(spec, "containers");
+  // with init containers, a container the runtime does not know yet waits with PodInitializing
+  const defaultWaiting = initSpecs.length > 0 ? "PodInitializing" : "ContainerCreating";
 
   const initStatuses: Rec[] = [];
   let initBlocked = false;
@@ -215,14 +309,14 @@ export function computePodStatus(input: PodStatusInput): Rec {
       input.knowledge.get(name),
       input,
       "PodInitializing",
+      true,
     );
     if (initBlocked && (input.attempts.get(name)?.length ?? 0) === 0) {
       s["state"] = { waiting: { reason: "PodInitializing" } };
     }
     initStatuses.push(s);
-    if (!initDone([c], [s])) initBlocked = true;
+    if (!initContainerDone(c, s)) initBlocked = true;
   }
-  const initialized = initDone(initSpecs, initStatuses);
   const statuses = specs.map((c) => {
     const name = String(c["name"] ?? "");
     return containerStatus(
@@ -230,62 +324,83 @@ export function computePodStatus(input: PodStatusInput): Rec {
       byAttempt(input.attempts.get(name)),
       input.knowledge.get(name),
       input,
-      initialized ? "ContainerCreating" : "PodInitializing",
+      defaultWaiting,
+      false,
     );
   });
 
-  let phase = podPhase(pod, initStatuses, statuses);
+  const hasInitialized = specs.some((c) => (input.attempts.get(String(c["name"] ?? ""))?.length ?? 0) > 0);
+  let phase = podPhase(pod, initStatuses, statuses, hasInitialized);
   // once terminal, always terminal (the kubelet never restarts a finished pod)
   if (old["phase"] === "Succeeded" || old["phase"] === "Failed") phase = String(old["phase"]);
   if (input.terminal) phase = input.terminal.phase;
-  const terminal = phase === "Succeeded" || phase === "Failed";
 
-  const unready = [...initSpecs.filter(isRestartableInit).map((c) => initStatuses[initSpecs.indexOf(c)]!), ...statuses]
+  const unready = [
+    ...initSpecs.filter(isRestartableInit).map((c) => statusNamed(initStatuses, c["name"])!),
+    ...statuses,
+  ]
     .filter((s) => s["ready"] !== true)
     .map((s) => String(s["name"]));
   const incomplete = initSpecs
-    .map((c, i) => ({ c, s: initStatuses[i]! }))
-    .filter(({ c, s }) => !initDone([c], [s]))
-    .map(({ s }) => String(s["name"]));
+    .filter((c) => !initContainerDone(c, statusNamed(initStatuses, c["name"])))
+    .map((c) => String(c["name"] ?? ""));
 
-  const conditions: Rec[] = [];
+  // conditions others own (DisruptionTarget, readiness gates' types) first, as they are
+  const conditions: Rec[] = oldConditions.filter((c) => !KUBELET_CONDITIONS.has(String(c["type"])));
   conditions.push(condition(oldConditions, "PodReadyToStartContainers", input.sandboxReady, input.now));
-  if (terminal && phase === "Succeeded") {
+  if (phase === "Succeeded") {
     conditions.push(condition(oldConditions, "Initialized", true, input.now, "PodCompleted"));
-    conditions.push(condition(oldConditions, "Ready", false, input.now, "PodCompleted"));
-    conditions.push(condition(oldConditions, "ContainersReady", false, input.now, "PodCompleted"));
+  } else if (incomplete.length === 0 || anyRegularStarted(specs, statuses)) {
+    conditions.push(condition(oldConditions, "Initialized", true, input.now));
   } else {
     conditions.push(
-      incomplete.length === 0
-        ? condition(oldConditions, "Initialized", true, input.now)
-        : condition(
-            oldConditions,
-            "Initialized",
-            false,
-            input.now,
-            "ContainersNotInitialized",
-            `containers with incomplete status: [${incomplete.join(" ")}]`,
-          ),
-    );
-    const ready = unready.length === 0 && !terminal;
-    const why = "ContainersNotReady";
-    const msg = `containers with unready status: [${unready.join(" ")}]`;
-    conditions.push(
-      ready
-        ? condition(oldConditions, "Ready", true, input.now)
-        : condition(oldConditions, "Ready", false, input.now, why, msg),
-    );
-    conditions.push(
-      ready
-        ? condition(oldConditions, "ContainersReady", true, input.now)
-        : condition(oldConditions, "ContainersReady", false, input.now, why, msg),
+      condition(
+        oldConditions,
+        "Initialized",
+        false,
+        input.now,
+        "ContainersNotInitialized",
+        `containers with incomplete status: ${goList(incomplete)}`,
+      ),
     );
   }
+  let containersReady: Rec;
+  if (phase === "Succeeded" || phase === "Failed") {
+    const why = phase === "Succeeded" ? "PodCompleted" : "PodFailed";
+    containersReady = condition(oldConditions, "ContainersReady", false, input.now, why);
+  } else if (unready.length > 0) {
+    containersReady = condition(
+      oldConditions,
+      "ContainersReady",
+      false,
+      input.now,
+      "ContainersNotReady",
+      `containers with unready status: ${goList(unready)}`,
+    );
+  } else {
+    containersReady = condition(oldConditions, "ContainersReady", true, input.now);
+  }
+  let ready: Rec;
+  if (containersReady["status"] !== "True") {
+    // Ready says what ContainersReady says
+    ready = condition(
+      oldConditions,
+      "Ready",
+      false,
+      input.now,
+      containersReady["reason"] as string | undefined,
+      containersReady["message"] as string | undefined,
+    );
+  } else {
+    const gates = readinessGateMessages(spec, conditions);
+    ready =
+      gates.length > 0
+        ? condition(oldConditions, "Ready", false, input.now, "ReadinessGatesNotReady", gates.join(", "))
+        : condition(oldConditions, "Ready", true, input.now);
+  }
+  conditions.push(ready, containersReady);
   const scheduled = oldConditions.find((c) => c["type"] === "PodScheduled");
   conditions.push(scheduled ?? condition(oldConditions, "PodScheduled", true, input.now));
-  // conditions others own (DisruptionTarget, readiness gates' types) are kept as they are
-  const ours = new Set(conditions.map((c) => c["type"]));
-  for (const c of oldConditions) if (!ours.has(c["type"])) conditions.push(c);
 
   const status: Rec = {
     phase,
@@ -293,7 +408,8 @@ export function computePodStatus(input: PodStatusInput): Rec {
     hostIP: input.hostIP,
     hostIPs: [{ ip: input.hostIP }],
     startTime: old["startTime"] ?? rfc3339(input.now),
-    containerStatuses: statuses,
+    // sorted by name, as upstream (SortedContainerStatuses); init containers stay in spec order
+    containerStatuses: [...statuses].sort((a, b) => (String(a["name"]) < String(b["name"]) ? -1 : 1)),
   };
   if (input.podIP) {
     status["podIP"] = input.podIP;
@@ -302,8 +418,11 @@ export function computePodStatus(input: PodStatusInput): Rec {
   if (initStatuses.length > 0) status["initContainerStatuses"] = initStatuses;
   if (old["qosClass"] !== undefined) status["qosClass"] = old["qosClass"];
   if (old["nominatedNodeName"] !== undefined) status["nominatedNodeName"] = old["nominatedNodeName"];
-  const reason = input.terminal?.reason ?? (typeof old["reason"] === "string" ? old["reason"] : undefined);
-  const message = input.terminal?.message ?? (typeof old["message"] === "string" ? old["message"] : undefined);
+  // the reason and message belong to the phase: kept while it does not change
+  const samePhase = old["phase"] === phase;
+  const reason = input.terminal?.reason ?? (samePhase && typeof old["reason"] === "string" ? old["reason"] : undefined);
+  const message =
+    input.terminal?.message ?? (samePhase && typeof old["message"] === "string" ? old["message"] : undefined);
   if (reason) status["reason"] = reason;
   if (message) status["message"] = message;
   return status;
