@@ -256,19 +256,9 @@ export class NodeManager {
       // an existing Node of this name: a restart of this kubelet; keep its spec, refresh our labels
       node = await this.client.patch(resources.nodes, undefined, this.cfg.name, "merge", { metadata: { labels } });
     }
-    this.node = await this.client.patch(
-      resources.nodes,
-      undefined,
-      this.cfg.name,
-      "merge",
-      { status },
-      {
-        subresource: "status",
-      },
-    );
-    this.lastReport = now;
+    const posted = await this.postStatus(status, now);
     await this.renewLease(node);
-    return this.node;
+    return posted;
   }
 
   start(): void {
@@ -304,17 +294,7 @@ export class NodeManager {
       const current = server && isRecord(server["status"]) ? server["status"] : undefined;
       const status = nodeStatus(this.cfg, current, now);
       if (statusChanged(status, current) || now - this.lastReport >= this.reportMs) {
-        this.node = await this.client.patch(
-          resources.nodes,
-          undefined,
-          this.cfg.name,
-          "merge",
-          { status },
-          {
-            subresource: "status",
-          },
-        );
-        this.lastReport = now;
+        await this.postStatus(status, now);
       }
     } catch (err) {
       if (err instanceof ApiError && err.code === 404) {
@@ -324,6 +304,20 @@ export class NodeManager {
       }
       log.warn("node status update failed", { node: this.cfg.name, error: String(err) });
     }
+  }
+
+  private async postStatus(status: Record<string, unknown>, now: number): Promise<KObject> {
+    const node = await this.client.patch(
+      resources.nodes,
+      undefined,
+      this.cfg.name,
+      "merge",
+      { status },
+      { subresource: "status" },
+    );
+    this.node = node;
+    this.lastReport = now;
+    return node;
   }
 
   private async renewLease(node: KObject | undefined): Promise<void> {

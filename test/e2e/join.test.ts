@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import type { KObject } from "../../src/api/types.js";
 import { authenticateBootstrapToken } from "../../src/apiserver/bootstraptokens.js";
 import { startCluster, type TestCluster } from "./harness.js";
-import { kubectlSkip, REPO_ROOT } from "./support.js";
+import { kubectlSkip, REPO_ROOT, until } from "./support.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const secret = (data: Record<string, string>, extra: Partial<KObject> = {}): KObject => ({
@@ -74,16 +74,6 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
     p.stderr?.on("data", (d: Buffer) => (stderr += d));
     p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe("k8ts agent joins a cluster", { skip: kubectlSkip() }, () => {

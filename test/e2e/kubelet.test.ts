@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startCluster, type TestCluster } from "./harness.js";
-import { kubectlSkip } from "./support.js";
+import { kubectlSkip, until } from "./support.js";
 
 const NODE = "k8ts-node";
 
@@ -17,21 +17,6 @@ function pod(name: string, spec: Record<string, unknown>): string {
     metadata: { name },
     spec: { nodeName: NODE, automountServiceAccountToken: false, ...spec },
   });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
 describe("node agent (process runtime) with kubectl", { skip: kubectlSkip() }, () => {

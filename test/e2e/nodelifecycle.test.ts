@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import type { KObject } from "../../src/api/types.js";
 import { evictionTime, reconcileTaints, wantedTaints } from "../../src/controllers/nodelifecycle/index.js";
 import { startCluster, type TestCluster } from "./harness.js";
-import { kubectlSkip } from "./support.js";
+import { kubectlSkip, until } from "./support.js";
 
 const node = (ready: string | undefined, unschedulable = false): KObject => ({
   metadata: { name: "n" },
@@ -80,16 +80,6 @@ describe("node lifecycle rules", () => {
   it("never evicts a pod tolerating the taint without a time limit", () =>
     assert.equal(evictionTime(pod([{ operator: "Exists" }]), taint, 20_000), undefined));
 });
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe("node lifecycle with kubectl", { skip: kubectlSkip() }, () => {
   let c: TestCluster;

@@ -10,22 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runcAvailability } from "../../src/kubelet/runtime/runc/availability.js";
 import { startCluster, type TestCluster } from "./harness.js";
-import { kubectlSkip } from "./support.js";
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 40_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
+import { kubectlSkip, until } from "./support.js";
 
 function cells(c: TestCluster, pod: string): Promise<string[]> {
   return c.kubectl(["get", "pod", pod, "--no-headers"]).then((r) => r.stdout.trim().split(/\s+/));
@@ -37,7 +22,9 @@ async function running(c: TestCluster, pod: string): Promise<void> {
 
 const runc = runcAvailability();
 
-describe("pods on runc: seed 000's emptyDir story", { skip: kubectlSkip() || (runc.ok ? false : `runc cannot run here: ${runc.reason}`) }, () => {
+describe("pods on runc: seed 000's emptyDir story", {
+  skip: kubectlSkip() || (runc.ok ? false : `runc cannot run here: ${runc.reason}`),
+}, () => {
   let c: TestCluster;
   before(async () => {
     c = await startCluster({ agent: "runc" });
@@ -83,7 +70,10 @@ spec:
     assert.doesNotMatch(peek.stdout, /PRIVATE KEY/);
     const d = await c.kubectl(["describe", "pod", "emptydir-pod"]);
     assert.match(d.stdout, /Warning\s+ImageStoreMissing/);
-    assert.match(d.stdout, /Normal\s+Scheduled\s+.*default-scheduler\s+Successfully assigned default\/emptydir-pod to k8ts-node/);
+    assert.match(
+      d.stdout,
+      /Normal\s+Scheduled\s+.*default-scheduler\s+Successfully assigned default\/emptydir-pod to k8ts-node/,
+    );
     assert.equal((await c.kubectl(["delete", "pod", "emptydir-pod"])).code, 0);
     // the pod's directory goes with it (upstream removes it in housekeeping, after the API object)
     await until("the emptyDir removed", async () => (existsSync(onHost) ? undefined : true), 20_000);
@@ -111,7 +101,13 @@ spec:
     const st = await until(
       "Evicted",
       async () => {
-        const r = await c.kubectl(["get", "pod", "filler", "-o", "jsonpath={.status.phase}|{.status.reason}|{.status.message}"]);
+        const r = await c.kubectl([
+          "get",
+          "pod",
+          "filler",
+          "-o",
+          "jsonpath={.status.phase}|{.status.reason}|{.status.message}",
+        ]);
         return r.stdout.startsWith("Failed|") ? r.stdout : undefined;
       },
       60_000,
@@ -127,13 +123,24 @@ spec:
       spec: {
         restartPolicy: "Never",
         containers: [
-          { name: "hog", image: "busybox", command: ["sh", "-c", "tail /dev/zero"], resources: { limits: { memory: "32Mi" } } },
+          {
+            name: "hog",
+            image: "busybox",
+            command: ["sh", "-c", "tail /dev/zero"],
+            resources: { limits: { memory: "32Mi" } },
+          },
         ],
       },
     });
     await c.kubectl(["create", "-f", "-"], { stdin: yaml });
     await until("OOMKilled", async () => ((await cells(c, "hog"))[2] === "OOMKilled" ? true : undefined));
-    const code = await c.kubectl(["get", "pod", "hog", "-o", "jsonpath={.status.containerStatuses[0].state.terminated.exitCode}"]);
+    const code = await c.kubectl([
+      "get",
+      "pod",
+      "hog",
+      "-o",
+      "jsonpath={.status.containerStatuses[0].state.terminated.exitCode}",
+    ]);
     assert.equal(code.stdout, "137");
   });
 });
@@ -155,7 +162,11 @@ describe("pods on the process runtime with the scheduler", { skip: kubectlSkip()
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name, labels: { app: name } },
-      spec: { automountServiceAccountToken: false, containers: [{ name: "c", image: "busybox", command: ["sh", "-c", "sleep 600"] }], ...extra },
+      spec: {
+        automountServiceAccountToken: false,
+        containers: [{ name: "c", image: "busybox", command: ["sh", "-c", "sleep 600"] }],
+        ...extra,
+      },
     });
 
   it("seed 004: a control-plane taint keeps pods Pending with upstream's message; untainting lets them run", async () => {
@@ -179,7 +190,13 @@ describe("pods on the process runtime with the scheduler", { skip: kubectlSkip()
   it("a kubelet restart adopts running containers instead of starting them again", async () => {
     await c.kubectl(["create", "-f", "-"], { stdin: sleeper("survivor") });
     await running(c, "survivor");
-    const before = await c.kubectl(["get", "pod", "survivor", "-o", "jsonpath={.status.containerStatuses[0].containerID}"]);
+    const before = await c.kubectl([
+      "get",
+      "pod",
+      "survivor",
+      "-o",
+      "jsonpath={.status.containerStatuses[0].containerID}",
+    ]);
     await c.stop({ keepData: true });
     c = await startCluster({ agent: "process", dataDir: c.dataDir });
     await until("node Ready again", async () =>
@@ -188,7 +205,13 @@ describe("pods on the process runtime with the scheduler", { skip: kubectlSkip()
     await running(c, "survivor");
     // a few relists later: still the same container, never restarted
     await new Promise((r) => setTimeout(r, 2500));
-    const after = await c.kubectl(["get", "pod", "survivor", "-o", "jsonpath={.status.containerStatuses[0].containerID} {.status.containerStatuses[0].restartCount}"]);
+    const after = await c.kubectl([
+      "get",
+      "pod",
+      "survivor",
+      "-o",
+      "jsonpath={.status.containerStatuses[0].containerID} {.status.containerStatuses[0].restartCount}",
+    ]);
     assert.equal(after.stdout, `${before.stdout} 0`);
   });
 
@@ -198,7 +221,10 @@ describe("pods on the process runtime with the scheduler", { skip: kubectlSkip()
         apiVersion: "v1",
         kind: "Pod",
         metadata: { name: "nocmd" },
-        spec: { automountServiceAccountToken: false, containers: [{ name: "c", image: "x", command: ["no-such-command-k8ts"] }] },
+        spec: {
+          automountServiceAccountToken: false,
+          containers: [{ name: "c", image: "x", command: ["no-such-command-k8ts"] }],
+        },
       }),
     });
     await until("a start failure", async () => {
@@ -226,7 +252,10 @@ describe("pods on the process runtime with the scheduler", { skip: kubectlSkip()
       const d = await c.kubectl(["describe", "pod", "badhostpath"]);
       return d.stdout.split("\n").find((l) => l.includes("FailedMount"));
     });
-    assert.match(ev, /MountVolume\.SetUp failed for volume "data" : hostPath type check failed: \/etc\/hostname is not a directory/);
+    assert.match(
+      ev,
+      /MountVolume\.SetUp failed for volume "data" : hostPath type check failed: \/etc\/hostname is not a directory/,
+    );
     assert.equal((await cells(c, "badhostpath"))[2], "ContainerCreating");
   });
 
@@ -240,21 +269,31 @@ describe("pods on the process runtime with the scheduler", { skip: kubectlSkip()
       spec: { minAvailable: 1, selector: { matchLabels: { app: "guarded" } } },
     });
     assert.equal((await c.kubectl(["create", "-f", "-"], { stdin: pdb })).code, 0);
-    await until("PDB status", async () => {
-      const r = await c.kubectl(["get", "pdb", "keep-guarded", "-o", "jsonpath={.status.observedGeneration}"]);
-      return r.stdout !== "" ? true : undefined;
-    }, 10_000).catch(() => undefined);
-    const blocked = await c.kubectl(["drain", "k8ts-node", "--force", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=8s"], {
-      timeoutMs: 60_000,
-    });
+    await until(
+      "PDB status",
+      async () => {
+        const r = await c.kubectl(["get", "pdb", "keep-guarded", "-o", "jsonpath={.status.observedGeneration}"]);
+        return r.stdout !== "" ? true : undefined;
+      },
+      10_000,
+    ).catch(() => undefined);
+    const blocked = await c.kubectl(
+      ["drain", "k8ts-node", "--force", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=8s"],
+      {
+        timeoutMs: 60_000,
+      },
+    );
     assert.notEqual(blocked.code, 0);
     assert.match(blocked.stderr + blocked.stdout, /Cannot evict pod as it would violate the pod's disruption budget/);
     const cordoned = await c.kubectl(["get", "node", "k8ts-node", "--no-headers"]);
     assert.match(cordoned.stdout, /SchedulingDisabled/);
     assert.equal((await c.kubectl(["delete", "pdb", "keep-guarded"])).code, 0);
-    const drained = await c.kubectl(["drain", "k8ts-node", "--force", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s"], {
-      timeoutMs: 90_000,
-    });
+    const drained = await c.kubectl(
+      ["drain", "k8ts-node", "--force", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s"],
+      {
+        timeoutMs: 90_000,
+      },
+    );
     assert.equal(drained.code, 0, drained.stderr);
     assert.match(drained.stdout, /node\/k8ts-node drained/);
     const left = await c.kubectl(["get", "pods", "--field-selector", "spec.nodeName=k8ts-node", "-o", "name"]);

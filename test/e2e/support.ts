@@ -289,3 +289,19 @@ export function spawnKubectl(cluster: TestCluster, args: string[]): StreamingKub
     },
   };
 }
+
+/** Polls `fn` until it returns something other than undefined (errors count as not yet), or fails naming `what`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
