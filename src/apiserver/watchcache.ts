@@ -34,11 +34,21 @@ export interface CacheWatcher {
 
 /** How many recent events each resource keeps for resuming watches, by default. */
 export const DEFAULT_EVENT_WINDOW = 10_000;
+/**
+ * ...and at most this much of their JSON (the parsed objects take a few times more): a resource
+ * with big, busy objects (5,000 nodes posting status) keeps fewer events rather than gigabytes.
+ * Resumes from older revisions read the store's history.
+ */
+export const EVENT_WINDOW_BYTES = 16 * 1024 * 1024;
+/** The window never shrinks below this many events for its byte budget. */
+const MIN_EVENT_WINDOW = 100;
 
 export class ResourceCache {
   readonly prefix: string;
   readonly items = new Map<string, CachedObject>();
   private events: CacheEvent[] = [];
+  /** JSON length of the events in the window. */
+  private eventBytes = 0;
   /** Watches from rv >= oldestRv can be served from the window. */
   oldestRv: number;
   private watchers = new Set<CacheWatcher>();
@@ -101,10 +111,24 @@ export class ResourceCache {
       this.items.set(key, ev.object);
     }
     this.events.push(ev);
+    this.eventBytes += ev.object.json.length;
     // trim the window in chunks: dropping one event per write would move the whole array each time
-    if (this.events.length > this.window + (this.window >> 2)) {
-      const drop = this.events.splice(0, this.events.length - this.window);
-      this.oldestRv = drop[drop.length - 1]!.rv;
+    const overCount = this.events.length > this.window + (this.window >> 2);
+    const overBytes =
+      this.eventBytes > EVENT_WINDOW_BYTES + (EVENT_WINDOW_BYTES >> 2) && this.events.length > MIN_EVENT_WINDOW;
+    if (overCount || overBytes) {
+      let n = Math.max(0, this.events.length - this.window);
+      let bytes = this.eventBytes;
+      for (let i = 0; i < n; i++) bytes -= this.events[i]!.object.json.length;
+      while (bytes > EVENT_WINDOW_BYTES && this.events.length - n > MIN_EVENT_WINDOW) {
+        bytes -= this.events[n]!.object.json.length;
+        n++;
+      }
+      if (n > 0) {
+        const drop = this.events.splice(0, n);
+        this.eventBytes = bytes;
+        this.oldestRv = drop[drop.length - 1]!.rv;
+      }
     }
     for (const w of this.watchers) w.push(ev);
   }
@@ -115,6 +139,7 @@ export class ResourceCache {
     this.sorted = undefined;
     this.pending = [];
     this.events = [];
+    this.eventBytes = 0;
     this.oldestRv = rv;
   }
 

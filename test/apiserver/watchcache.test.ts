@@ -63,4 +63,29 @@ describe("watch cache", () => {
     );
     cache.stop();
   });
+
+  it("keeps at most EVENT_WINDOW_BYTES of events' JSON: big busy objects keep fewer events, not gigabytes", async () => {
+    const store = new MemoryStore();
+    const cache = new WatchCache(store);
+    await cache.start();
+    const big = (n: number) =>
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "big", namespace: "d" },
+        data: { n: String(n), pad: "x".repeat(256 * 1024) },
+      });
+    let rev = await store.create("/registry/core/configmaps/d/big", big(0));
+    const first = rev;
+    // 200 writes of 256 KiB: 50 MiB of JSON, over three times the budget
+    for (let i = 1; i <= 200; i++) rev = await store.update("/registry/core/configmaps/d/big", big(i), rev);
+    await cache.waitFor(rev);
+    const rc = cache.resource("/registry/core/configmaps/");
+    assert.equal(rc.eventsSince(first), undefined, "the oldest events were dropped");
+    const recent = rc.eventsSince(rc.oldestRv);
+    assert.ok(recent !== undefined && recent.length >= 100, "at least 100 events stay");
+    assert.ok((recent?.length ?? 0) < 201);
+    assert.equal(recent?.at(-1)?.rv, rev, "the newest event is there");
+    cache.stop();
+  });
 });
