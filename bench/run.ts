@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clientFor } from "../test/e2e/client.js";
 import { etcdSkipReason, startEtcd } from "../test/store/etcd-process.js";
+import { benchPods } from "./pods.js";
 import { benchScheduler } from "./scheduler.js";
 import { benchStore } from "./store.js";
 
@@ -296,6 +297,7 @@ async function main(): Promise<void> {
     await etcd?.stop();
   }
   await benchScheduler();
+  await benchPods();
 }
 
 await main();

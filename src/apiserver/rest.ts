@@ -495,8 +495,9 @@ export class Registry {
         }
         throw notFound(sv.def.group, sv.def.plural, name);
       }
-      const oldObj = structuredClone(current.obj);
-      let next = await mutate(structuredClone(current.obj));
+      // copies from the cached JSON (parsing it is about twice as fast as structuredClone)
+      const oldObj = JSON.parse(current.json) as KObject;
+      let next = await mutate(JSON.parse(current.json) as KObject);
       const wantRv = next.metadata.resourceVersion;
       if (wantRv !== undefined && wantRv !== "" && wantRv !== String(current.rv)) {
         throw conflict(sv.def.group, sv.def.plural, name, OPTIMISTIC_LOCK_MESSAGE);
@@ -511,10 +512,13 @@ export class Registry {
       }
       next = prepareForUpdate(sv.def, next, oldObj, subresource);
       if (this.admission && !opts.skipAdmission) await this.admission.admit("update", sv, next, oldObj, opts);
+      // Nothing changed: upstream answers with the current object and writes nothing. (The cached
+      // JSON is the current object with its resourceVersion last in metadata, as `next` has it here.)
       delete next.metadata.resourceVersion;
-      // Nothing changed: upstream answers with the current object and writes nothing.
-      const stripRv = (o: KObject) => JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
-      if (stripRv(next) === stripRv(oldObj)) return { object: current, created: false };
+      next.metadata.resourceVersion = String(current.rv);
+      const unchanged = JSON.stringify(next) === current.json;
+      delete next.metadata.resourceVersion;
+      if (unchanged) return { object: current, created: false };
       if (opts.dryRun) {
         // a dry run answers what would be stored, at the object's current resourceVersion
         next.metadata.resourceVersion = String(current.rv);

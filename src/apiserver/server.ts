@@ -123,6 +123,9 @@ export class ApiServer {
     const server = createSecureServer(
       {
         allowHTTP1: true,
+        // MB per HTTP/2 session: a fleet of simulated nodes shares one session (the default 10 MB
+        // refuses its streams with ENHANCE_YOUR_CALM)
+        maxSessionMemory: 512,
         key: this.opts.tls.key,
         cert: this.opts.tls.cert,
         ca: this.opts.tls.ca,
@@ -313,6 +316,9 @@ export class ApiServer {
       else if (err instanceof PatchError) {
         if (!res.headersSent) sendJSON(res, err.code, err.status());
         else res.end();
+      } else if ((err as NodeJS.ErrnoException)?.code === "ERR_STREAM_PREMATURE_CLOSE" || req.destroyed) {
+        // the client went away mid-request: nothing to answer, nothing wrong on our side
+        log.debug("client closed the request", { method: req.method, path });
       } else {
         log.error("request failed", { method: req.method, path, error: String((err as Error)?.stack ?? err) });
         sendError(res, internal(String((err as Error)?.message ?? err)));

@@ -150,6 +150,10 @@ export class HttpsClient implements ApiClient {
       stream.on("data", (d: Buffer) => chunks.push(d));
       stream.on("end", () => {
         clearTimeout(timer);
+        if (code === 0) {
+          reject(new ApiError(503, "ServiceUnavailable", `${method} ${path}: the stream closed before a response`));
+          return;
+        }
         resolve({ code, body: Buffer.concat(chunks).toString("utf8") });
       });
       stream.on("error", (err) => {
@@ -164,7 +168,15 @@ export class HttpsClient implements ApiClient {
     const text = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     const r = await this.request(method, path, text, contentType);
     if (r.code < 200 || r.code > 299) throw errorFromResponse(r.code, r.body);
-    return JSON.parse(r.body) as KObject;
+    try {
+      return JSON.parse(r.body) as KObject;
+    } catch {
+      throw new ApiError(
+        502,
+        "BadGateway",
+        `${method} ${path}: the answer (HTTP ${r.code}) is not whole JSON: ${r.body.slice(0, 80)}`,
+      );
+    }
   }
 
   raw(method: string, path: string, body?: string): Promise<{ code: number; body: string }> {

@@ -222,6 +222,9 @@ export async function startSimFleet(cfg: SimFleetConfig): Promise<RunningAgent> 
   const pods = new FleetPods(cfg.client);
   const services = new Informer(cfg.client, resources.services);
   services.start();
+  // one watch on the fleet's Nodes instead of a GET per node every 10 s
+  const nodes = new Informer(cfg.client, resources.nodes, { labelSelector: "type=kwok" });
+  nodes.start();
   const kubelets: Kubelet[] = [];
   for (let i = 0; i < cfg.count; i++) {
     const name = `${cfg.prefix}${i}`;
@@ -248,6 +251,7 @@ export async function startSimFleet(cfg: SimFleetConfig): Promise<RunningAgent> 
         },
         pods: pods.feed(name),
         services: () => services.list(),
+        nodeManager: { current: (n) => nodes.get(undefined, n) },
         probes: false,
         relistMs: 2000,
       }),
@@ -265,6 +269,7 @@ export async function startSimFleet(cfg: SimFleetConfig): Promise<RunningAgent> 
     stop: async (o) => {
       pods.stop();
       services.stop();
+      nodes.stop();
       await Promise.all(kubelets.map((k) => k.stop(o)));
     },
   };

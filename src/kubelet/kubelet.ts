@@ -209,7 +209,20 @@ export class Kubelet implements PodLocator {
   async start(): Promise<void> {
     this.stopped = false;
     mkdirSync(join(this.opts.rootDir, "pods"), { recursive: true, mode: 0o750 });
-    let node = await this.nodeManager.register();
+    // registration is retried until it works, as the kubelet's registerWithAPIServer (100 ms doubling to 7 s)
+    let node: KObject | undefined;
+    for (let delay = 100; node === undefined; delay = Math.min(delay * 2, 7000)) {
+      try {
+        node = await this.nodeManager.register();
+      } catch (err) {
+        if (this.stopped) throw err;
+        log.warn("unable to register the node with the API server, retrying", {
+          node: this.nodeName,
+          error: String(err),
+        });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
     this.nodeManager.start();
     // what a kubelet says about its node when it starts (kubectl describe node shows these)
     // (simulated fleets skip them: thousands of nodes would flood the event store)
@@ -227,8 +240,8 @@ export class Kubelet implements PodLocator {
       // the node IPAM controller assigns the pod CIDR right after registration
       for (let i = 0; factory.needsPodCIDR && !cidr && i < 300 && !this.stopped; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        node = await this.client.get(resources.nodes, undefined, this.nodeName);
-        cidr = podCIDROf(node);
+        node = await this.client.get(resources.nodes, undefined, this.nodeName).catch(() => node);
+        cidr = podCIDROf(node ?? { metadata: {} });
       }
       if (factory.needsPodCIDR && !cidr) throw new Error(`node ${this.nodeName} got no spec.podCIDR within 30 s`);
       this.runtimeOrNull = await factory.make(cidr);

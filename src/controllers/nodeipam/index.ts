@@ -42,6 +42,8 @@ export class NodeIpamController {
   private stopInformer: (() => void) | undefined;
   /** CIDR → node name. */
   private readonly used = new Map<string, string>();
+  /** Nodes that found the range full: tried again when a CIDR is freed (not on every update). */
+  private readonly waiting = new Set<string>();
 
   constructor(client: LocalClient, opts: NodeIpamOptions = {}) {
     this.client = client;
@@ -53,15 +55,21 @@ export class NodeIpamController {
   start(): void {
     this.queue = new WorkQueue("nodeipam", (key) => this.reconcile(key));
     this.used.clear();
+    this.waiting.clear();
     const nodes = this.client.resource("", "v1", "nodes");
     const s = this.client.informer(nodes, (obj, deleted) => {
       const cidr = podCIDR(obj);
+      const name = obj.metadata.name ?? "";
       if (deleted) {
-        if (cidr && this.used.get(cidr) === obj.metadata.name) this.used.delete(cidr);
+        this.waiting.delete(name);
+        if (cidr && this.used.get(cidr) === name) {
+          this.used.delete(cidr);
+          for (const w of this.waiting) this.queue.add(w);
+        }
         return;
       }
-      if (cidr) this.used.set(cidr, obj.metadata.name ?? "");
-      else this.queue.add(obj.metadata.name ?? "");
+      if (cidr) this.used.set(cidr, name);
+      else if (!this.waiting.has(name)) this.queue.add(name);
     });
     this.stopInformer = () => s.stop();
   }
@@ -86,6 +94,7 @@ export class NodeIpamController {
       }
     }
     if (!cidr) {
+      this.waiting.add(name);
       const events = this.client.resource("", "v1", "events");
       await this.client.ensure(events, {
         apiVersion: "v1",
@@ -100,8 +109,9 @@ export class NodeIpamController {
         firstTimestamp: rfc3339(),
         lastTimestamp: rfc3339(),
       });
-      return { requeueAfterMs: 30_000 };
+      return undefined;
     }
+    this.waiting.delete(name);
     this.used.set(cidr, name);
     const chosen = cidr;
     await this.client.update(nodes, undefined, name, "", (cur) => {

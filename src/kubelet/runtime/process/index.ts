@@ -12,7 +12,7 @@
  * (their exit codes are then unknown and reported as such). A container without a command runs a
  * placeholder that sleeps, with a Warning.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
@@ -106,10 +106,14 @@ function alive(pid: number, start: string | undefined): boolean {
   return start !== undefined && procStart(pid) === start;
 }
 
-function mkfifo(path: string): void {
-  if (existsSync(path)) return;
-  const r = spawnSync("mkfifo", ["-m", "0600", path]);
-  if (r.status !== 0) throw new RuntimeError("CreateContainerError", `mkfifo ${path}: ${String(r.stderr)}`);
+/** mkfifo(1), without blocking the event loop (Node has no mkfifo of its own). */
+function mkfifo(path: string): Promise<void> {
+  if (existsSync(path)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    execFile("mkfifo", ["-m", "0600", path], (err, _out, stderr) =>
+      err ? reject(new RuntimeError("CreateContainerError", `mkfifo ${path}: ${stderr || err.message}`)) : resolve(),
+    );
+  });
 }
 
 const SIGNALS: Record<string, number> = {
@@ -309,8 +313,7 @@ export class ProcessRuntime implements Runtime {
     }
     const out = this.dir("containers", `${id}.stdout`);
     const err = this.dir("containers", `${id}.stderr`);
-    mkfifo(out);
-    mkfifo(err);
+    await Promise.all([mkfifo(out), mkfifo(err)]);
     // the child holds its output FIFOs read-write: it never gets EPIPE while no kubelet reads them
     const outFd = openSync(out, "r+");
     const errFd = openSync(err, "r+");
@@ -320,7 +323,7 @@ export class ProcessRuntime implements Runtime {
     let inFd: number | "ignore" = "ignore";
     if (r.stdin) {
       const stdinPath = this.dir("containers", `${id}.stdin`);
-      mkfifo(stdinPath);
+      await mkfifo(stdinPath);
       live.stdinFd = openSync(stdinPath, "r+");
       inFd = openSync(stdinPath, "r");
     }
