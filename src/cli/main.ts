@@ -1,16 +1,14 @@
-/** The `k8ts` command line. */
+/**
+ * The `k8ts` command line. Each command loads what it needs when it runs (start-up time: the
+ * server must not wait for the node agent's or the YAML codec's modules).
+ */
 import { readFileSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { parse } from "yaml";
 import { isRecord } from "../api/types.js";
-import { HttpsClient } from "../client/https.js";
-import { type RuntimeChoice, startAgent, startSimFleet } from "../kubelet/agent.js";
-import { defaultNodeIP } from "../kubelet/node.js";
-import { caCertHash, selfSignedServingCert } from "../pki/index.js";
-import { createBootstrapToken, discoverCA, parseTTL } from "./join.js";
-import { startServer } from "./server.js";
+import type { HttpsClient } from "../client/https.js";
+import type { RuntimeChoice } from "../kubelet/agent.js";
 import { version } from "./version.js";
 
 const USAGE = `k8ts ${version} — Kubernetes in TypeScript
@@ -84,6 +82,7 @@ async function server(args: string[]): Promise<void> {
   const port = Number(values.port ?? "6443");
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port must be a port number, not "${values.port}"`);
+  const { startServer } = await import("./server.js");
   const running = await startServer({
     dataDir: values["data-dir"] ?? join(homedir(), ".k8ts"),
     port,
@@ -115,6 +114,11 @@ async function agent(args: string[]): Promise<void> {
   });
   if (!values.server) throw new Error("--server is required (https://host:port of the API server)");
   if (!values.token) throw new Error("--token is required (make one with 'k8ts token create' on the server)");
+  const { discoverCA } = await import("./join.js");
+  const { HttpsClient } = await import("../client/https.js");
+  const { startAgent, startSimFleet } = await import("../kubelet/agent.js");
+  const { defaultNodeIP } = await import("../kubelet/node.js");
+  const { selfSignedServingCert } = await import("../pki/index.js");
   const ca = await discoverCA(
     values.server,
     values["ca-cert-hash"],
@@ -156,7 +160,9 @@ async function agent(args: string[]): Promise<void> {
 }
 
 /** The admin credentials `k8ts server` wrote into <data-dir>/kubeconfig.yaml. */
-function adminClient(dataDir: string): { client: HttpsClient; server: string; ca: string } {
+async function adminClient(dataDir: string): Promise<{ client: HttpsClient; server: string; ca: string }> {
+  const { parse } = await import("yaml");
+  const { HttpsClient } = await import("../client/https.js");
   const kc = parse(readFileSync(join(dataDir, "kubeconfig.yaml"), "utf8")) as unknown;
   const first = (key: string, inner: string): Record<string, unknown> => {
     const list = isRecord(kc) && Array.isArray(kc[key]) ? kc[key] : [];
@@ -194,7 +200,10 @@ async function token(args: string[]): Promise<void> {
     strict: true,
   });
   const dataDir = values["data-dir"] ?? join(homedir(), ".k8ts");
-  const { client, server, ca } = adminClient(dataDir);
+  const { client, server, ca } = await adminClient(dataDir);
+  const { createBootstrapToken, parseTTL } = await import("./join.js");
+  const { caCertHash } = await import("../pki/index.js");
+  const { defaultNodeIP } = await import("../kubelet/node.js");
   try {
     const t = await createBootstrapToken(
       client,

@@ -8,7 +8,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { defaultAdmissionOptions, firstServiceIP } from "../apiserver/admission.js";
 import { ApiServer, type User } from "../apiserver/server.js";
-import { HttpsClient } from "../client/https.js";
+import type { HttpsClient } from "../client/https.js";
 import { LocalClient } from "../controllers/client.js";
 import { CrdController } from "../controllers/crd/index.js";
 import { EventTTLController } from "../controllers/eventttl/index.js";
@@ -19,10 +19,8 @@ import { NodeLifecycleController } from "../controllers/nodelifecycle/index.js";
 import { ResourceQuotaController } from "../controllers/resourcequota/index.js";
 import { RootCACertPublisher } from "../controllers/rootcacert/index.js";
 import { ServiceAccountController } from "../controllers/serviceaccount/index.js";
-import { type RunningAgent, type RuntimeChoice, startAgent } from "../kubelet/agent.js";
-import { defaultNodeIP } from "../kubelet/node.js";
+import type { RunningAgent, RuntimeChoice } from "../kubelet/agent.js";
 import { defaultSans, ensurePki, ensureServiceAccountKey, kubeconfig } from "../pki/index.js";
-import { Scheduler } from "../scheduler/index.js";
 import { openStore } from "../store/index.js";
 import type { Store } from "../store/types.js";
 import { log } from "../util/log.js";
@@ -53,9 +51,34 @@ export interface RunningServer {
   kubeconfigPath: string;
   url: string;
   elector: LeaderElector;
-  agent: RunningAgent | undefined;
+  /** The embedded node, once started (undefined: none, or it could not start: the log says why). */
+  agent: Promise<RunningAgent | undefined>;
   /** Stops everything; the embedded node's containers keep running unless `killPods`. */
   stop(opts?: { killPods?: boolean }): Promise<void>;
+}
+
+interface Controller {
+  start(): void;
+  stop(): void;
+}
+
+/** A controller whose module loads when it first starts (the scheduler: not on the start-up path). */
+function lazyController(make: () => Promise<Controller>): Controller {
+  let made: Promise<Controller> | undefined;
+  let wanted = false;
+  return {
+    start() {
+      wanted = true;
+      made ??= make();
+      void made.then((c) => {
+        if (wanted) c.start();
+      });
+    },
+    stop() {
+      wanted = false;
+      void made?.then((c) => c.stop());
+    },
+  };
 }
 
 /** Reads `<data-dir>/tokens.csv` (token,user,uid,"group1,group2"), creating it with an admin token. */
@@ -111,7 +134,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     new EventTTLController(client),
     new ResourceQuotaController(client),
     new NodeIpamController(client),
-    ...(cfg.scheduler === false ? [] : [new Scheduler(client)]),
+    ...(cfg.scheduler === false
+      ? []
+      : [lazyController(async () => new (await import("../scheduler/index.js")).Scheduler(client))]),
     new NodeLifecycleController(client, { gracePeriodMs: cfg.nodeMonitorGracePeriodMs }),
   ];
   await import("./bootstrap.js").then((m) =>
@@ -136,43 +161,56 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const kubeconfigPath = join(cfg.dataDir, "kubeconfig.yaml");
   writeFileSync(kubeconfigPath, kubeconfig(url, pki, { cert: pki.adminCert, key: pki.adminKey }), { mode: 0o600 });
   api.markReady();
-  let agent: RunningAgent | undefined;
+  // the embedded node starts once the API answers (kubectl works meanwhile; the node shows up a moment later)
   let nodeClient: HttpsClient | undefined;
-  if (cfg.agent) {
-    // the embedded node: a kubelet talking to this server over HTTPS as system:node:<name>
-    const nodeName = cfg.agent.nodeName ?? hostname().toLowerCase();
-    const cred = await pki.issue(`system:node:${nodeName}`, ["system:nodes"]);
-    nodeClient = new HttpsClient({
-      server: url,
-      ca: pki.caCert,
-      cert: cred.cert,
-      key: cred.key,
-      userAgent: `kubelet/${nodeName}`,
-    });
-    const nodeIP = defaultNodeIP();
-    const serving = await pki.issue(nodeName, [], [nodeIP, nodeName, "127.0.0.1", "localhost"]);
-    agent = await startAgent({
-      client: nodeClient,
-      nodeName,
-      nodeIP,
-      serving,
-      caCert: pki.caCert,
-      kubeletPort: cfg.agent.kubeletPort,
-      rootDir: cfg.dataDir,
-      runtime: cfg.agent.runtime,
-      labels: {
-        "node-role.kubernetes.io/control-plane": "",
-        "node.kubernetes.io/exclude-from-external-load-balancers": "",
-      },
-      maskedPaths: [
-        join(cfg.dataDir, "db"),
-        join(cfg.dataDir, "tls"),
-        join(cfg.dataDir, "tokens.csv"),
-        join(cfg.dataDir, "kubeconfig.yaml"),
-      ],
-      nodeUpdateMs: cfg.agent.nodeUpdateMs,
-    });
-  }
+  const agent: Promise<RunningAgent | undefined> = cfg.agent
+    ? (async (a) => {
+        const nodeName = a.nodeName ?? hostname().toLowerCase();
+        const { HttpsClient } = await import("../client/https.js");
+        const { startAgent } = await import("../kubelet/agent.js");
+        const { defaultNodeIP } = await import("../kubelet/node.js");
+        const nodeIP = defaultNodeIP();
+        // a kubelet talking to this server over HTTPS as system:node:<name>, its API served with a CA-signed certificate
+        const cred = await pki.issueOnce(`node-${nodeName}-client`, `system:node:${nodeName}`, ["system:nodes"]);
+        const serving = await pki.issueOnce(
+          `node-${nodeName}-serving`,
+          nodeName,
+          [],
+          [nodeIP, nodeName, "127.0.0.1", "localhost"],
+        );
+        nodeClient = new HttpsClient({
+          server: url,
+          ca: pki.caCert,
+          cert: cred.cert,
+          key: cred.key,
+          userAgent: `kubelet/${nodeName}`,
+        });
+        return startAgent({
+          client: nodeClient,
+          nodeName,
+          nodeIP,
+          serving,
+          caCert: pki.caCert,
+          kubeletPort: a.kubeletPort,
+          rootDir: cfg.dataDir,
+          runtime: a.runtime,
+          labels: {
+            "node-role.kubernetes.io/control-plane": "",
+            "node.kubernetes.io/exclude-from-external-load-balancers": "",
+          },
+          maskedPaths: [
+            join(cfg.dataDir, "db"),
+            join(cfg.dataDir, "tls"),
+            join(cfg.dataDir, "tokens.csv"),
+            join(cfg.dataDir, "kubeconfig.yaml"),
+          ],
+          nodeUpdateMs: a.nodeUpdateMs,
+        });
+      })(cfg.agent).catch((err: unknown) => {
+        log.error("the embedded node could not start: this server runs a control plane only", { error: String(err) });
+        return undefined;
+      })
+    : Promise.resolve(undefined);
   log.info("k8ts server ready", { url, store: store.backend, dataDir: cfg.dataDir });
   return {
     api,
@@ -182,7 +220,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     elector,
     agent,
     stop: async (o = {}) => {
-      await agent?.stop(o);
+      await (await agent)?.stop(o);
       nodeClient?.close();
       await elector.stop();
       await api.stop();

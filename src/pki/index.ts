@@ -38,6 +38,8 @@ export interface Pki {
   kubeletClientKey: string;
   /** Issues a certificate signed by the cluster CA (a node's client or serving certificate). */
   issue(cn: string, groups: string[], serverSans?: string[]): Promise<{ cert: string; key: string }>;
+  /** The same, kept as <dir>/<file>.crt/.key and made only when missing or issued for other names. */
+  issueOnce(file: string, cn: string, groups: string[], serverSans?: string[]): Promise<{ cert: string; key: string }>;
 }
 
 async function exportKey(key: CryptoKey): Promise<string> {
@@ -176,6 +178,21 @@ export async function ensurePki(dir: string, sans: string[]): Promise<Pki> {
     kubeletClientCert: readFileSync(p("apiserver-kubelet-client.crt"), "utf8"),
     kubeletClientKey: readFileSync(p("apiserver-kubelet-client.key"), "utf8"),
     issue: (cn, groups, serverSans) => issue(cn, groups, serverSans !== undefined, serverSans),
+    issueOnce: async (file, cn, groups, serverSans) => {
+      const id = [cn, ...groups, "|", ...(serverSans ?? [])].join(",");
+      if (existsSync(p(`${file}.crt`)) && existsSync(p(`${file}.key`)) && readIf(p(`${file}.id`)) === id) {
+        const cert = readFileSync(p(`${file}.crt`), "utf8");
+        // renewed a month before it expires
+        if (Date.parse(new X509Certificate(cert).validTo) - Date.now() > 30 * 24 * 3600 * 1000) {
+          return { cert, key: readFileSync(p(`${file}.key`), "utf8") };
+        }
+      }
+      const made = await issue(cn, groups, serverSans !== undefined, serverSans);
+      writeFileSync(p(`${file}.crt`), made.cert);
+      writeSecret(p(`${file}.key`), made.key);
+      writeFileSync(p(`${file}.id`), id);
+      return made;
+    },
   };
 }
 

@@ -1,4 +1,3 @@
-import { parse as parseYaml } from "yaml";
 import type { SchemaNode } from "../schema/model.js";
 import { isRecord, type KObject } from "../types.js";
 import { PatchError, UnsupportedPatchTypeError } from "./errors.js";
@@ -72,18 +71,4 @@ export function applyPatch(
   const obj = result as KObject;
   if (!isRecord(obj.metadata)) obj.metadata = {};
   return obj;
-}
-
-/** Parses an apply-patch+yaml body (YAML or JSON) into the object to apply. */
-export function decodeApplyPatch(patchBody: Buffer | string): KObject {
-  const body = typeof patchBody === "string" ? patchBody : patchBody.toString("utf8");
-  let doc: unknown;
-  try {
-    doc = parseYaml(body, { version: "1.1" });
-  } catch (err) {
-    throw new PatchError(`error decoding YAML: ${err instanceof Error ? err.message : String(err)}`, 400);
-  }
-  if (!isRecord(doc)) throw new PatchError("error decoding YAML: the apply patch must be a YAML or JSON object", 400);
-  if (!isRecord(doc["metadata"])) doc["metadata"] = {};
-  return doc as KObject;
 }
