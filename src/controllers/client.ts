@@ -90,12 +90,58 @@ export class LocalClient {
     await bindPod(this.registry, pods, namespace, name, binding, false);
   }
 
-  /** Calls `onChange(obj, deleted)` for every object now and on every change; returns a stop function. */
+  /**
+   * Calls `onChange(obj, deleted)` for every object now and on every change; returns a stop
+   * function. When the watch ends (the watch cache lost its store watch and re-listed), it lists
+   * again, reports what changed or vanished meanwhile, and watches on from there.
+   */
   informer(sv: ServedVersion, onChange: (obj: KObject, deleted: boolean) => void): WatchStream {
-    return this.registry.watch(sv, {
-      resourceVersion: "",
-      onEvent: (ev) => onChange(ev.object.obj, ev.type === "DELETED"),
-      onClose: () => undefined,
-    });
+    const known = new Map<string, KObject>();
+    let stopped = false;
+    let current: WatchStream | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const seen = (c: CachedObject, deleted: boolean) => {
+      if (deleted) known.delete(c.key);
+      else known.set(c.key, c.obj);
+      onChange(c.obj, deleted);
+    };
+    const watchFrom = (resourceVersion: string) => {
+      current = this.registry.watch(sv, {
+        resourceVersion,
+        onEvent: (ev) => seen(ev.object, ev.type === "DELETED"),
+        onClose: () => {
+          if (!stopped) retry = setTimeout(() => void relist(), 100);
+        },
+      });
+    };
+    const relist = async () => {
+      if (stopped) return;
+      try {
+        // a consistent read: it waits until the cache holds what the store holds
+        const listed = await this.registry.list(sv, { resourceVersion: "" });
+        if (stopped) return;
+        const now = new Set(listed.items.map((c) => c.key));
+        for (const [key, obj] of [...known]) {
+          if (!now.has(key)) {
+            known.delete(key);
+            onChange(obj, true);
+          }
+        }
+        for (const c of listed.items) {
+          if (known.get(c.key)?.metadata.resourceVersion !== c.obj.metadata.resourceVersion) seen(c, false);
+        }
+        watchFrom(listed.resourceVersion);
+      } catch {
+        retry = setTimeout(() => void relist(), 1000);
+      }
+    };
+    watchFrom("");
+    return {
+      stop: () => {
+        stopped = true;
+        if (retry) clearTimeout(retry);
+        current?.stop();
+      },
+    };
   }
 }
