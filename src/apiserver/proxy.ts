@@ -575,12 +575,10 @@ export class NodeProxy {
         })
       : (await import("node:net")).connect({ host: t.host, port: t.port });
     this.piped.add(socket).add(upstream);
-    const forget = () => {
-      this.piped.delete(socket);
-      this.piped.delete(upstream);
-    };
-    socket.once("close", forget);
-    upstream.once("close", forget);
+    // each side is forgotten when it closes (a client socket ending after the kubelet's is still
+    // tracked, so stop() can destroy it)
+    socket.once("close", () => this.piped.delete(socket));
+    upstream.once("close", () => this.piped.delete(upstream));
     let connected = false;
     upstream.once(tlsTarget ? "secureConnect" : "connect", () => {
       connected = true;
@@ -595,7 +593,13 @@ export class NodeProxy {
     });
     socket.on("error", () => upstream.destroy());
     socket.on("close", () => upstream.destroy());
-    upstream.on("close", () => socket.destroy());
+    // the kubelet finished: what it sent last (the output, the exit status) must still reach the
+    // client, so end the client's socket after the piped bytes rather than destroying it under them
+    upstream.on("close", () => {
+      if (socket.destroyed) return;
+      socket.end();
+      setTimeout(() => socket.destroy(), 5000).unref();
+    });
   }
 }
 

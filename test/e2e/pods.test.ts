@@ -8,8 +8,9 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { spawn as spawnPty } from "node-pty";
 import { runcAvailability } from "../../src/kubelet/runtime/runc/availability.js";
-import { startCluster, type TestCluster } from "./harness.js";
+import { kubectlBinary, startCluster, type TestCluster } from "./harness.js";
 import { kubectlSkip, until } from "./support.js";
 
 function cells(c: TestCluster, pod: string): Promise<string[]> {
@@ -77,6 +78,33 @@ spec:
     assert.equal((await c.kubectl(["delete", "pod", "emptydir-pod"])).code, 0);
     // the pod's directory goes with it (upstream removes it in housekeeping, after the API object)
     await until("the emptyDir removed", async () => (existsSync(onHost) ? undefined : true), 20_000);
+  });
+
+  it("kubectl run busybox -it --image=busybox --restart=Never --rm -- sh -c 'echo hi' prints hi (seed 004)", async () => {
+    // kubectl allocates a TTY only when its own stdin is a terminal: run it on one
+    const bin = kubectlBinary() ?? "kubectl";
+    const out = await new Promise<string>((resolve) => {
+      const p = spawnPty(
+        bin,
+        ["run", "busybox", "-it", "--image=busybox", "--restart=Never", "--rm", "--", "sh", "-c", "echo hi"],
+        {
+          cols: 100,
+          rows: 30,
+          env: { ...process.env, KUBECONFIG: c.kubeconfig, HOME: c.dataDir, TERM: "xterm" } as Record<string, string>,
+        },
+      );
+      let text = "";
+      p.onData((d) => {
+        text += d;
+      });
+      const timer = setTimeout(() => p.kill("SIGKILL"), 60_000);
+      p.onExit(() => {
+        clearTimeout(timer);
+        resolve(text.replace(/\r/g, ""));
+      });
+    });
+    assert.match(out, /^hi$/m);
+    assert.match(out, /pod "busybox" deleted/);
   });
 
   it("an emptyDir over its sizeLimit gets the pod Evicted with upstream's message", async () => {

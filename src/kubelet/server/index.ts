@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
-import type { Duplex } from "node:stream";
+import { type Duplex, PassThrough } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { isRecord, type KObject } from "../../api/types.js";
 import {
@@ -352,7 +352,7 @@ export class KubeletServer {
       protocol: session.protocol,
     });
     if (route.kind === "exec") await this.runExec(session, id, url.searchParams.getAll("command"), options);
-    else await this.runAttach(session, id, loc.tty);
+    else await this.runAttach(session, id, loc.tty, loc.logPath);
   }
 
   private streamsOf(session: RemoteCommandSession, tty: boolean): ExecStreams {
@@ -381,13 +381,43 @@ export class KubeletServer {
     await session.finish({ exitCode: code, argv });
   }
 
-  private async runAttach(session: RemoteCommandSession, id: string, tty: boolean): Promise<void> {
+  private async runAttach(session: RemoteCommandSession, id: string, tty: boolean, logPath?: string): Promise<void> {
+    const streams = this.streamsOf(session, tty);
+    // the runtime writes into a relay (which it may end), so this session can still write afterwards
+    let delivered = 0;
+    const target = streams.stdout;
+    if (target) {
+      const relay = new PassThrough();
+      relay.on("data", (d: Buffer) => {
+        delivered += d.length;
+        target.write(d);
+      });
+      streams.stdout = relay;
+    }
     try {
-      await this.runtime().attach(id, this.streamsOf(session, tty));
+      await this.runtime().attach(id, streams);
     } catch (e) {
       await session.finish({ error: `error attaching to container: ${(e as Error)?.message ?? String(e)}` });
       return;
     }
+    // A container that ran to its end before anything reached this attach (`kubectl run -it ... -- sh -c
+    // 'echo hi'`, where the attach comes a moment after the start): its output, from the log, so that
+    // the client sees what kubectl shows when it finds the pod already finished.
+    if (delivered === 0 && logPath && (await this.runtime().containerStatus(id))?.state === "exited") {
+      await this.replayLog(logPath, session, tty).catch(() => undefined);
+    }
     await session.finish({ exitCode: 0 });
+  }
+
+  private async replayLog(path: string, session: RemoteCommandSession, tty: boolean): Promise<void> {
+    const { readFile } = await import("node:fs/promises");
+    const text = await readFile(path, "utf8");
+    for (const line of text.split("\n")) {
+      // (a TTY's lines end in \r, which `.` would not match)
+      const m = /^\S+ (stdout|stderr) (F|P) ([^\n]*)$/.exec(line);
+      if (!m) continue;
+      const dst = m[1] === "stderr" && !tty ? session.stderr : session.stdout;
+      dst?.write(m[2] === "F" ? `${m[3]}\n` : m[3]);
+    }
   }
 }

@@ -1,10 +1,10 @@
 /**
- * Whether runc containers can run on this machine, and if not, why — so the kubelet can say
- * clearly why it falls back to the process runtime. Checks: the runc binary, root (runc without
- * root needs a rootless setup — user namespaces, delegated cgroups, slirp networking — that k8ts
- * does not do), iproute2 for pod networking, a cgroup hierarchy with the memory and CPU
- * controllers, and an overlay of / actually mounting (a trial mount, because overlayfs can be
- * listed yet refuse, e.g. on an overlay root).
+ * Whether runc containers can run on this machine, in which mode, and if not, why — so the kubelet
+ * can say clearly why it falls back to the process runtime. Checks: the runc binary; then as root,
+ * iproute2 for pod networking, a cgroup hierarchy with the memory and CPU controllers, and an
+ * overlay of / actually mounting (a trial mount, because overlayfs can be listed yet refuse, e.g.
+ * on an overlay root); without root (rootless mode, see ./rootless.ts), runc 1.1 or later and a user
+ * namespace this user can actually create, and what is degraded (network, limits, root filesystem).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -12,9 +12,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findExecutable, isExecutable } from "../../network/command.js";
 import { detectCgroups } from "./cgroups.js";
+import {
+  detectCgroupDelegation,
+  probeUserNamespaces,
+  type RuncMode,
+  rootlessDegradations,
+  runcVersionOf,
+} from "./rootless.js";
 import { mountsUnder } from "./rootfs.js";
 
-export type Availability = { ok: true } | { ok: false; reason: string };
+export type Availability =
+  | {
+      ok: true;
+      /** root: everything; rootless: in a user namespace, with `degraded` saying what is missing. */
+      mode: RuncMode;
+      /** What this mode cannot do here, one sentence each (empty as root). */
+      degraded: string[];
+    }
+  | { ok: false; reason: string };
 
 /** The runc binary: `/usr/sbin/runc`, else the one on PATH. */
 export function defaultRuncPath(): string | undefined {
@@ -62,13 +77,7 @@ export function runcAvailability(opts: AvailabilityOptions = {}): Availability {
   const v = spawnSync(runc, ["--version"], { encoding: "utf8", timeout: 10_000 });
   if (v.status !== 0)
     return { ok: false, reason: `${runc} --version failed: ${(v.stderr || v.error?.message || "").trim()}` };
-  if (process.getuid?.() !== 0) {
-    return {
-      ok: false,
-      reason:
-        "runc containers need root: k8ts does not set up rootless containers (user namespaces, delegated cgroups, user-mode networking)",
-    };
-  }
+  if (process.getuid?.() !== 0) return rootlessAvailability(runc, v.stdout);
   if (!findExecutable("ip"))
     return { ok: false, reason: "pod networking needs the `ip` tool (iproute2), which is not installed" };
   const cg = detectCgroups();
@@ -93,5 +102,20 @@ export function runcAvailability(opts: AvailabilityOptions = {}): Availability {
   const scratch = opts.scratchDir && existsSync(opts.scratchDir) ? opts.scratchDir : tmpdir();
   const err = trialOverlay(scratch);
   if (err) return { ok: false, reason: `an overlay of / cannot be mounted (${err})` };
-  return { ok: true };
+  return { ok: true, mode: "root", degraded: [] };
+}
+
+function rootlessAvailability(runc: string, versionText: string): Availability {
+  const version = runcVersionOf(versionText);
+  if (version && (version[0] < 1 || (version[0] === 1 && version[1] < 1))) {
+    return {
+      ok: false,
+      reason: `runc without root needs runc 1.1 or later (recursive read-only mounts); ${runc} is ${version.join(".")}`,
+    };
+  }
+  const userns = probeUserNamespaces();
+  if (userns) return { ok: false, reason: `runc without root needs user namespaces: ${userns}` };
+  const cg = detectCgroups();
+  const delegation = cg ? detectCgroupDelegation(cg) : { ok: false as const, reason: "no cgroup filesystem is mounted" };
+  return { ok: true, mode: "rootless", degraded: rootlessDegradations(delegation) };
 }
