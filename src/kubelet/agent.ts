@@ -47,12 +47,14 @@ export interface RunningAgent {
   stop(opts?: { killPods?: boolean }): Promise<void>;
 }
 
-/** Why runc cannot be used here, or undefined when it can (root, runc, overlayfs, cgroups). */
+/** Why runc cannot be used here, or undefined when it can (as root, or rootless saying what that lacks). */
 export async function runcUnavailable(): Promise<string | undefined> {
   try {
     const m = await import("./runtime/runc/availability.js");
     const a = m.runcAvailability();
-    return a.ok ? undefined : a.reason;
+    if (!a.ok) return a.reason;
+    for (const d of a.degraded) log.warn(`runc runs rootless (the node agent has no root): ${d}`);
+    return undefined;
   } catch (err) {
     return `the runc runtime could not be loaded: ${String((err as Error).message)}`;
   }
@@ -64,7 +66,7 @@ export async function runtimeFactory(
   opts: { rootDir: string; nodeIP: string; maskedPaths: string[] },
 ): Promise<RuntimeFactory & { name: string }> {
   if (choice === "sim") {
-    return { name: "sim", needsPodCIDR: false, make: async (cidr) => new SimRuntime({ podCIDR: cidr }) };
+    return { name: "sim", needsPodCIDR: false, make: async (cidr, live) => new SimRuntime({ podCIDR: cidr ?? live }) };
   }
   if (choice === "auto" || choice === "runc") {
     const why = await runcUnavailable();
@@ -231,7 +233,10 @@ export async function startSimFleet(cfg: SimFleetConfig): Promise<RunningAgent> 
     kubelets.push(
       new Kubelet({
         client: cfg.client,
-        runtime: { needsPodCIDR: false, make: async (cidr) => new SimRuntime({ podCIDR: cidr, writeLogs: false }) },
+        runtime: {
+          needsPodCIDR: false,
+          make: async (cidr, live) => new SimRuntime({ podCIDR: cidr ?? live, writeLogs: false }),
+        },
         rootDir: join(cfg.rootDir, name),
         node: {
           name,

@@ -45,7 +45,11 @@ export interface PodFeed {
 /** Makes the runtime once the Node is registered (runc's pod network needs the node's pod CIDR). */
 export interface RuntimeFactory {
   needsPodCIDR: boolean;
-  make(podCIDR: string | undefined): Promise<Runtime>;
+  /**
+   * `podCIDR`: the Node's spec.podCIDR when the runtime is made (waited for if `needsPodCIDR`);
+   * `livePodCIDR` reads it later, for runtimes made before the node IPAM controller assigned one.
+   */
+  make(podCIDR: string | undefined, livePodCIDR: () => string | undefined): Promise<Runtime>;
 }
 
 export interface KubeletOptions {
@@ -244,7 +248,10 @@ export class Kubelet implements PodLocator {
         cidr = podCIDROf(node ?? { metadata: {} });
       }
       if (factory.needsPodCIDR && !cidr) throw new Error(`node ${this.nodeName} got no spec.podCIDR within 30 s`);
-      this.runtimeOrNull = await factory.make(cidr);
+      this.runtimeOrNull = await factory.make(cidr, () => {
+        const n = this.nodeManager.currentNode();
+        return n ? podCIDROf(n) : undefined;
+      });
     }
     await this.runtime.init();
     nodeEvent("NodeReady");

@@ -223,6 +223,11 @@ export class NodeManager {
     this.current = opts.current;
   }
 
+  /** The freshest copy of the Node at hand: the fleet's watch when there is one, else the last read or written. */
+  currentNode(): KObject | undefined {
+    return this.current?.(this.cfg.name) ?? this.node;
+  }
+
   /** Registers the Node (or takes over an existing one of that name) and renews the lease. */
   async register(): Promise<KObject> {
     const now = this.now();

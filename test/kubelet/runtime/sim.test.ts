@@ -99,3 +99,27 @@ describe("sim stages", () => {
     await rt.close();
   });
 });
+
+describe("sim pod IPs", () => {
+  it("come from the node's pod CIDR once it is assigned, read at each new sandbox", async () => {
+    let cidr: string | undefined;
+    const rt = new SimRuntime({ podCIDR: () => cidr, writeLogs: false });
+    await rt.init();
+    const sandbox = (podUid: string) =>
+      rt.runPodSandbox({
+        podUid,
+        namespace: "d",
+        name: podUid,
+        hostname: podUid,
+        hostNetwork: false,
+        podDir: "/nonexistent",
+        labels: {},
+        annotations: {},
+      });
+    assert.match((await sandbox("before")).ip, /^10\.250\./);
+    cidr = "10.244.7.0/24";
+    assert.match((await sandbox("after")).ip, /^10\.244\.7\.\d+$/);
+    assert.match((await sandbox("before")).ip, /^10\.250\./, "an existing sandbox keeps its IP");
+    await rt.close();
+  });
+});

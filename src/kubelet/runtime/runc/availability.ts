@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findExecutable, isExecutable } from "../../network/command.js";
 import { detectCgroups } from "./cgroups.js";
+import { mountsUnder } from "./rootfs.js";
 import {
   detectCgroupDelegation,
   probeUserNamespaces,
@@ -19,7 +20,6 @@ import {
   rootlessDegradations,
   runcVersionOf,
 } from "./rootless.js";
-import { mountsUnder } from "./rootfs.js";
 
 export type Availability =
   | {
@@ -116,6 +116,8 @@ function rootlessAvailability(runc: string, versionText: string): Availability {
   const userns = probeUserNamespaces();
   if (userns) return { ok: false, reason: `runc without root needs user namespaces: ${userns}` };
   const cg = detectCgroups();
-  const delegation = cg ? detectCgroupDelegation(cg) : { ok: false as const, reason: "no cgroup filesystem is mounted" };
+  const delegation = cg
+    ? detectCgroupDelegation(cg)
+    : { ok: false as const, reason: "no cgroup filesystem is mounted" };
   return { ok: true, mode: "rootless", degraded: rootlessDegradations(delegation) };
 }

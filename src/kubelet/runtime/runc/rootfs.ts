@@ -12,7 +12,18 @@
  * Removal never follows into a mount: a container directory is deleted only once nothing under it
  * is mounted any more (else `rm -r` would walk into the overlay).
  */
-import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { join } from "node:path";
 import { runTool } from "../../network/command.js";
 import { parseMountinfo } from "./cgroups.js";

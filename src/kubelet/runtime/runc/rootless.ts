@@ -123,7 +123,8 @@ export function cgroupDelegation(
       reason: "cgroup v1: a user without root cannot create cgroups (only cgroup v2 can delegate a subtree)",
     };
   }
-  if (!ownCgroup) return { ok: false, reason: "this process has no cgroup v2 path (/proc/self/cgroup has no 0:: line)" };
+  if (!ownCgroup)
+    return { ok: false, reason: "this process has no cgroup v2 path (/proc/self/cgroup has no 0:: line)" };
   const parts = ownCgroup.split("/").filter(Boolean);
   for (let n = parts.length - 1; n >= 1; n--) {
     const candidate = `/${parts.slice(0, n).join("/")}`;
@@ -157,7 +158,8 @@ export function cgroupDirAccess(unified: string): (cgroup: string) => CgroupDirA
     }
     return {
       writable: can(dir, constants.W_OK | constants.X_OK),
-      filesWritable: can(join(dir, "cgroup.procs"), constants.W_OK) && can(join(dir, "cgroup.subtree_control"), constants.W_OK),
+      filesWritable:
+        can(join(dir, "cgroup.procs"), constants.W_OK) && can(join(dir, "cgroup.subtree_control"), constants.W_OK),
       subtreeControl,
     };
   };

@@ -26,8 +26,15 @@
  * - output a container wrote in its last moments if it exited while no kubelet was reading (the
  *   FIFO's buffer dies with its last holder); partial lines pending in the old log writer;
  * - in-flight exec sessions.
+ *
+ * Without root (a non-root uid) the runtime is rootless (./rootless.ts says what that changes and
+ * why): containers get a user namespace mapping their uid/gid 0 to the node user, pods share the
+ * node's network, the root filesystem is the host's read-only with private tmpfs on /tmp, /var/tmp
+ * and /run, and there are cgroups (limits, OOM kills, cgroup stats) only under a cgroup v2 subtree
+ * delegated to the user — else stats come from /proc. Each of these tells the pod in a Warning
+ * event. The state root and runc's (`<root>/runc`) must belong to the user.
  */
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
@@ -43,12 +50,12 @@ import {
   writeFileSync,
 } from "node:fs";
 import type { Socket } from "node:net";
-import { homedir } from "node:os";
+import { homedir, userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import type { IPty } from "node-pty";
 import { log } from "../../../util/log.js";
 import { runTool } from "../../network/command.js";
-import { PodNetwork, type PodNetworkOptions, shortPodId } from "../../network/podnetwork.js";
+import { detectNodeIP, PodNetwork, type PodNetworkOptions, shortPodId } from "../../network/podnetwork.js";
 import { CriLogWriter } from "../crilog.js";
 import {
   type ContainerConfig,
@@ -67,6 +74,7 @@ import { Cgroups, detectCgroups } from "./cgroups.js";
 import { runcExec, runcExecSync } from "./exec.js";
 import { exitOutcome, lastRuncError, parseExitFile } from "./exit.js";
 import { type MonitorArgs, ptyChunk, spawnMonitor, spawnPtyMonitor } from "./monitor.js";
+import { procUsage } from "./procstats.js";
 import {
   type ContainerRecord,
   isAlive,
@@ -77,14 +85,19 @@ import {
   type SandboxRecord,
   writeJsonAtomic,
 } from "./records.js";
-import { mountOverlay, removeUnmounted } from "./rootfs.js";
-import { boundingSetOf, buildSpec, containerEnv, type OciDevice } from "./spec.js";
+import { hostRootPlan, mountOverlay, prepareHostRoot, readHostRoot, removeUnmounted } from "./rootfs.js";
+import { type CgroupDelegation, detectCgroupDelegation, ROOTLESS_TMPFS, type RuncMode } from "./rootless.js";
+import { boundingSetOf, buildSpec, containerEnv, type OciDevice, type RootlessSpec } from "./spec.js";
 import { LogPump, makeFifos, openMonitorEnd, openWriter } from "./stdio.js";
 
 export interface RuncRuntimeOptions {
   /** The runc binary. Default `/usr/sbin/runc`, else the one on PATH. */
   runcPath?: string;
-  /** The runtime's state root (bundles, overlays, records, runc's state, IPAM). Default `/var/lib/k8ts/runc`. */
+  /**
+   * The runtime's state root (bundles, overlays, records, runc's state, IPAM). Default
+   * `/var/lib/k8ts/runc`; without root `$XDG_DATA_HOME/k8ts/runc` (`~/.local/share/k8ts/runc`),
+   * which must belong to the user.
+   */
   root?: string;
   /** The kubelet's root dir, hidden from every container (pods see only their own mounts). Default `/var/lib/k8ts/kubelet`. */
   kubeletRootDir?: string;
@@ -95,7 +108,10 @@ export interface RuncRuntimeOptions {
   maskedPaths?: string[];
   /** Pod networking (bridge, pod CIDR, ...). `stateDir` defaults to `<root>/network`. */
   network?: PodNetworkOptions;
-  /** The cgroup every pod's cgroup is under (`/<parent>/pod<uid>/<container id>`). Default `k8ts`. */
+  /**
+   * The cgroup every pod's cgroup is under (`/<parent>/pod<uid>/<container id>`). Default `k8ts`.
+   * Rootless with a delegated cgroup v2 subtree, it is under that subtree (`<delegated>/<parent>/...`).
+   */
   cgroupParent?: string;
   /** How long startContainer waits for runc to start the process. Default 30 s. */
   startTimeoutMs?: number;
@@ -134,8 +150,16 @@ function errMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** The rootless state root: `$XDG_DATA_HOME/k8ts/runc`, else `~/.local/share/k8ts/runc`. */
+function defaultRootlessRoot(): string {
+  const xdg = process.env["XDG_DATA_HOME"];
+  return join(xdg?.startsWith("/") ? xdg : join(homedir(), ".local", "share"), "k8ts", "runc");
+}
+
 export class RuncRuntime implements Runtime {
   readonly name = "runc" as const;
+  /** root, or rootless for a non-root uid (see the header). */
+  readonly mode: RuncMode;
   private readonly runcPath: string;
   private readonly root: string;
   private readonly runcRoot: string;
@@ -145,7 +169,13 @@ export class RuncRuntime implements Runtime {
   private readonly startTimeoutMs: number;
   private readonly networkOpts: PodNetworkOptions;
   private network: PodNetwork | undefined;
+  /** Undefined when containers get no cgroups (rootless without a delegated subtree). */
   private cgroups: Cgroups | undefined;
+  private cgroupVersion: 1 | 2 = 1;
+  /** Rootless: the delegated cgroup subtree, or why there is none. */
+  private delegation: CgroupDelegation | undefined;
+  private nodeIP = "";
+  private ready = false;
   private readonly sandboxes = new Map<string, SandboxRecord>();
   private readonly containers = new Map<string, ContainerRecord>();
   private readonly live = new Map<string, Live>();
@@ -162,7 +192,8 @@ export class RuncRuntime implements Runtime {
 
   constructor(opts: RuncRuntimeOptions = {}) {
     this.runcPath = opts.runcPath ?? defaultRuncPath() ?? "/usr/sbin/runc";
-    this.root = resolve(opts.root ?? "/var/lib/k8ts/runc");
+    this.mode = process.getuid?.() === 0 ? "root" : "rootless";
+    this.root = resolve(opts.root ?? (this.mode === "root" ? "/var/lib/k8ts/runc" : defaultRootlessRoot()));
     this.runcRoot = join(this.root, "runc");
     this.kubeletRootDir = resolve(opts.kubeletRootDir ?? "/var/lib/k8ts/kubelet");
     this.masked = [
@@ -189,16 +220,34 @@ export class RuncRuntime implements Runtime {
   }
 
   private async doInit(): Promise<void> {
-    if (process.getuid?.() !== 0) throw new Error("the runc runtime needs root");
     const layout = detectCgroups();
-    if (!layout) throw new Error("the runc runtime needs a mounted cgroup filesystem (/sys/fs/cgroup)");
-    this.cgroups = new Cgroups(layout);
+    if (this.mode === "root") {
+      if (!layout) throw new Error("the runc runtime needs a mounted cgroup filesystem (/sys/fs/cgroup)");
+      this.cgroups = new Cgroups(layout);
+    } else {
+      this.delegation = layout
+        ? detectCgroupDelegation(layout)
+        : { ok: false, reason: "no cgroup filesystem is mounted (/sys/fs/cgroup)" };
+      if (layout && this.delegation.ok) this.cgroups = new Cgroups(layout);
+    }
+    this.cgroupVersion = layout?.version ?? 1;
     this.hostCaps = boundingSetOf(readFileSync("/proc/self/status", "utf8"));
     for (const d of [this.root, this.runcRoot, this.sandboxDir(""), this.containersDir()]) {
       mkdirSync(d, { recursive: true, mode: 0o700 });
     }
-    this.network = new PodNetwork(this.networkOpts);
-    await this.network.ensureBridge();
+    if (this.mode === "rootless") {
+      this.checkOwnState();
+      this.nodeIP = this.networkOpts.nodeIP ?? detectNodeIP();
+      log.info("runc runtime: rootless (no root): pods share the node's network, see the host's root read-only", {
+        user: userInfo().username,
+        cgroups: this.delegation?.ok ? `delegated subtree ${this.delegation.base}` : "none",
+        ...(this.delegation?.ok ? {} : { why: this.delegation?.reason }),
+      });
+    } else {
+      this.network = new PodNetwork(this.networkOpts);
+      await this.network.ensureBridge();
+      this.nodeIP = this.network.nodeIP;
+    }
 
     for (const s of readRecords<SandboxRecord>(this.sandboxDir(""), "sandbox.json", isSandboxRecord)) {
       if (this.sandboxes.has(s.podUid)) continue;
@@ -220,12 +269,31 @@ export class RuncRuntime implements Runtime {
         log.warn("runc runtime: a running container under our runc root has no record; leaving it alone", { id });
       }
     }
-    const keep = new Set([...this.sandboxes.values()].filter((s) => s.ready && s.netnsPath).map((s) => s.podUid));
-    for (const uid of await this.network.collectGarbage(keep)) {
-      log.info("runc runtime: released the network of a sandbox that is gone", { podUid: uid });
+    if (this.network) {
+      const keep = new Set([...this.sandboxes.values()].filter((s) => s.ready && s.netnsPath).map((s) => s.podUid));
+      for (const uid of await this.network.collectGarbage(keep)) {
+        log.info("runc runtime: released the network of a sandbox that is gone", { podUid: uid });
+      }
     }
+    this.ready = true;
     this.poller = setInterval(() => this.pollAdopted(), 250);
     this.poller.unref();
+  }
+
+  /** Rootless: the state (and runc's, which decides what runs) must be the user's alone. */
+  private checkOwnState(): void {
+    const uid = process.getuid?.() ?? -1;
+    for (const d of [this.root, this.runcRoot]) {
+      const st = statSync(d);
+      if (st.uid !== uid) {
+        throw new Error(`the runc runtime's state dir ${d} belongs to uid ${st.uid}, not to this user (uid ${uid})`);
+      }
+      if ((st.mode & 0o022) !== 0) {
+        throw new Error(
+          `the runc runtime's state dir ${d} is writable by others (mode ${(st.mode & 0o777).toString(8)})`,
+        );
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -297,7 +365,8 @@ export class RuncRuntime implements Runtime {
   }
 
   private podCgroup(uid: string): string {
-    return `/${this.cgroupParent}/pod${podKey(uid)}`;
+    const base = this.delegation?.ok ? this.delegation.base : "";
+    return `${base}/${this.cgroupParent}/pod${podKey(uid)}`;
   }
 
   private monitorArgs(id: string): MonitorArgs {
@@ -322,9 +391,9 @@ export class RuncRuntime implements Runtime {
     writeJsonAtomic(join(this.sandboxDir(rec.podUid), "sandbox.json"), rec);
   }
 
-  private requireInit(): { network: PodNetwork; cgroups: Cgroups } {
-    if (!this.network || !this.cgroups)
-      throw new RuntimeError("RuntimeNotReady", "the runc runtime is not initialised");
+  /** The pod network (undefined rootless: pods share the node's) and the cgroups (undefined when containers get none). */
+  private requireInit(): { network: PodNetwork | undefined; cgroups: Cgroups | undefined } {
+    if (!this.ready) throw new RuntimeError("RuntimeNotReady", "the runc runtime is not initialised");
     if (this.closed) throw new RuntimeError("RuntimeNotReady", "the runc runtime is closed");
     return { network: this.network, cgroups: this.cgroups };
   }
@@ -392,7 +461,18 @@ export class RuncRuntime implements Runtime {
     let ip: string;
     let netnsPath: string | undefined;
     if (cfg.hostNetwork) {
-      ip = network.nodeIP;
+      ip = this.nodeIP;
+    } else if (!network) {
+      ip = this.nodeIP;
+      this.notice(
+        {
+          podUid: cfg.podUid,
+          type: "Warning",
+          reason: "PodNetworkUnavailable",
+          message: `rootless runc (the node agent runs without root) cannot make a pod network: the pod shares the node's network namespace (pod IP = node IP ${ip}); its containers' ports are the node's ports${portClause()}`,
+        },
+        `${cfg.podUid}/hostnet`,
+      );
     } else {
       try {
         const st = await network.setup(cfg.podUid);
@@ -442,7 +522,7 @@ export class RuncRuntime implements Runtime {
     const running = [...this.containers.values()].filter((c) => c.podUid === podUid && c.state === "running");
     await Promise.all(running.map((c) => this.stopContainer(c.id, 0)));
     const rec = this.sandboxes.get(podUid);
-    if (!rec?.config.hostNetwork) await network.teardown(podUid);
+    if (network && !rec?.config.hostNetwork) await network.teardown(podUid);
     if (rec?.ready) {
       rec.ready = false;
       this.saveSandbox(rec);
@@ -453,7 +533,7 @@ export class RuncRuntime implements Runtime {
     const { cgroups } = this.requireInit();
     await this.doStopPodSandbox(podUid);
     for (const c of [...this.containers.values()]) if (c.podUid === podUid) await this.removeContainer(c.id);
-    const errs = cgroups.remove(this.podCgroup(podUid));
+    const errs = cgroups?.remove(this.podCgroup(podUid)) ?? [];
     if (errs.length > 0) log.warn("runc runtime: pod cgroup not fully removed", { podUid, errors: errs });
     rmSync(this.sandboxDir(podUid), { recursive: true, force: true });
     this.sandboxes.delete(podUid);
@@ -471,13 +551,28 @@ export class RuncRuntime implements Runtime {
     if (!sb?.ready)
       throw new RuntimeError("CreateContainerError", `pod sandbox ${podUid} does not exist or is not ready`);
     if (!cfg.name) throw new RuntimeError("CreateContainerError", "container needs a name");
+    if (this.mode === "rootless") refuseUnmappedIds(cfg);
     const id = randomBytes(32).toString("hex");
     const dir = this.cdir(id);
+    let rootless: RootlessSpec | undefined;
     try {
       const mounts = this.containerMounts(sb, cfg);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       await makeFifos(["stdout", "stderr", ...(cfg.stdin && !cfg.tty ? ["stdin"] : [])].map((n) => join(dir, n)));
-      await mountOverlay({ upper: join(dir, "upper"), work: join(dir, "work"), merged: join(dir, "rootfs") });
+      if (this.mode === "rootless") {
+        const plan = hostRootPlan(readHostRoot());
+        prepareHostRoot(join(dir, "rootfs"), plan);
+        rootless = {
+          hostUid: process.getuid?.() ?? 0,
+          hostGid: process.getgid?.() ?? 0,
+          cgroups: cgroups !== undefined,
+          rootBinds: plan.mounts,
+          tmpfs: rootlessTmpfs().filter((p) => p !== "/run"),
+        };
+        this.ensureMaskTargets();
+      } else {
+        await mountOverlay({ upper: join(dir, "upper"), work: join(dir, "work"), merged: join(dir, "rootfs") });
+      }
       const argv = cfg.argv.length > 0 ? cfg.argv : PLACEHOLDER_ARGV;
       const spec = buildSpec({
         argv,
@@ -491,13 +586,13 @@ export class RuncRuntime implements Runtime {
         readonlyRootfs: cfg.readOnlyRootFilesystem ?? false,
         netnsPath: sb.config.hostNetwork ? undefined : sb.netnsPath,
         cgroupsPath: `${this.podCgroup(podUid)}/${id}`,
-        cgroupVersion: cgroups.layout.version,
+        cgroupVersion: this.cgroupVersion,
         mounts,
         resources: cfg.resources,
-        limitSwap: cgroups.hasSwapAccounting(),
+        limitSwap: cgroups?.hasSwapAccounting() ?? false,
         privileged: cfg.privileged ?? false,
         hostCapabilities: this.hostCaps,
-        hostDevices: cfg.privileged ? hostDevices() : [],
+        hostDevices: cfg.privileged && !rootless ? hostDevices() : [],
         maskedPaths: this.masked.filter((p) => existsSync(p)),
         maskMounts: this.masked.filter((p) => !existsSync(p)),
         annotations: {
@@ -508,6 +603,7 @@ export class RuncRuntime implements Runtime {
           "io.kubernetes.container.attempt": String(cfg.attempt),
           "io.kubernetes.cri.image-name": cfg.image,
         },
+        ...(rootless ? { rootless } : {}),
       });
       writeJsonAtomic(join(dir, "config.json"), spec);
     } catch (err) {
@@ -521,7 +617,8 @@ export class RuncRuntime implements Runtime {
       config: cfg,
       state: "created",
       createdAt: Date.now(),
-      cgroupsPath: `${this.podCgroup(podUid)}/${id}`,
+      // no cgroup of its own: rootless without a delegated subtree
+      cgroupsPath: rootless && !rootless.cgroups ? "" : `${this.podCgroup(podUid)}/${id}`,
     };
     this.containers.set(id, rec);
     this.saveContainer(rec);
@@ -531,10 +628,39 @@ export class RuncRuntime implements Runtime {
         container: cfg.name,
         type: "Warning",
         reason: "ImageStoreMissing",
-        message: `no image store yet: container "${cfg.name}" runs on a copy-on-write overlay of the host's root filesystem instead of image "${cfg.image}"`,
+        message: rootless
+          ? `no image store yet, and without root no copy-on-write overlay of / can be mounted: container "${cfg.name}" runs on the host's root filesystem, read-only, instead of image "${cfg.image}"; it can write only to ${[...rootless.tmpfs, "/run"].join(", ")} (empty tmpfs, private to the container) and its volumes, writes anywhere else fail with "Read-only file system"`
+          : `no image store yet: container "${cfg.name}" runs on a copy-on-write overlay of the host's root filesystem instead of image "${cfg.image}"`,
       },
       `${podUid}/${cfg.name}/image`,
     );
+    if (rootless && !rootless.cgroups) {
+      const limits = describeLimits(cfg);
+      if (limits) {
+        this.notice(
+          {
+            podUid,
+            container: cfg.name,
+            type: "Warning",
+            reason: "ResourceLimitsNotEnforced",
+            message: `rootless runc without a cgroup: ${limits} of container "${cfg.name}" ${limits.includes(" and ") ? "are" : "is"} not enforced (no OOM kill at the memory limit, no CPU throttling; ${this.delegation && !this.delegation.ok ? this.delegation.reason : "no cgroup subtree is delegated to the node user"})`,
+          },
+          `${podUid}/${cfg.name}/limits`,
+        );
+      }
+    }
+    if (rootless && cfg.privileged) {
+      this.notice(
+        {
+          podUid,
+          container: cfg.name,
+          type: "Warning",
+          reason: "PrivilegedWithoutRoot",
+          message: `rootless runc: privileged container "${cfg.name}" gets every capability only inside its own user namespace (none over the host) and none of the host's devices`,
+        },
+        `${podUid}/${cfg.name}/privileged`,
+      );
+    }
     if (cfg.argv.length === 0) {
       this.notice(
         {
@@ -599,7 +725,10 @@ export class RuncRuntime implements Runtime {
     const a = this.monitorArgs(id);
     for (const f of [a.exitFile, a.pidFile, a.runcLog]) rmSync(f, { force: true });
     try {
-      await mountOverlay({ upper: join(dir, "upper"), work: join(dir, "work"), merged: join(dir, "rootfs") });
+      // (rootless: the root directory holds only mount points that runc binds; nothing to mount here)
+      if (this.mode === "root") {
+        await mountOverlay({ upper: join(dir, "upper"), work: join(dir, "work"), merged: join(dir, "rootfs") });
+      }
     } catch (err) {
       return this.failStart(rec, errMessage(err));
     }
@@ -762,7 +891,7 @@ export class RuncRuntime implements Runtime {
     if (l?.pump) await Promise.race([l.pump.done, sleep(2000)]);
     else if (l?.pty) await sleep(50);
     this.releaseLive(id);
-    const oom = this.cgroups?.oomKills(rec.cgroupsPath) ?? 0;
+    const oom = rec.cgroupsPath ? (this.cgroups?.oomKills(rec.cgroupsPath) ?? 0) : 0;
     const outcome = exitOutcome(code, oom);
     rec.state = "exited";
     rec.exitCode = outcome.exitCode;
@@ -899,7 +1028,7 @@ export class RuncRuntime implements Runtime {
       log.warn("runc runtime: runc delete failed", { id, stderr: r.stderr.trim() });
     }
     this.releaseLive(id);
-    const errs = cgroups.remove(rec.cgroupsPath);
+    const errs = rec.cgroupsPath ? (cgroups?.remove(rec.cgroupsPath) ?? []) : [];
     if (errs.length > 0) log.warn("runc runtime: container cgroup not fully removed", { id, errors: errs });
     try {
       await removeUnmounted(this.cdir(id));
@@ -1019,13 +1148,100 @@ export class RuncRuntime implements Runtime {
   async stats(): Promise<ContainerStats[]> {
     const { cgroups } = this.requireInit();
     const out: ContainerStats[] = [];
+    const fromProc = new Map<string, number>();
     for (const rec of this.containers.values()) {
       if (rec.state !== "running") continue;
-      const u = cgroups.usage(rec.cgroupsPath);
-      if (u) out.push({ id: rec.id, ...u, timestamp: Date.now() });
+      if (cgroups && rec.cgroupsPath) {
+        const u = cgroups.usage(rec.cgroupsPath);
+        if (u) out.push({ id: rec.id, ...u, timestamp: Date.now() });
+      } else if (rec.init && isAlive(rec.init)) {
+        fromProc.set(rec.id, rec.init.pid);
+      }
+    }
+    if (fromProc.size > 0) {
+      const now = Date.now();
+      for (const [id, u] of procUsage(fromProc, { clockTicks: clockTicks() })) out.push({ id, ...u, timestamp: now });
     }
     return out;
   }
+
+  /** Rootless: our masked paths that do not exist yet are made (empty, private), so their mask has a mount point. */
+  private ensureMaskTargets(): void {
+    for (const p of this.masked) {
+      if (existsSync(p)) continue;
+      try {
+        mkdirSync(p, { recursive: true, mode: 0o700 });
+      } catch (err) {
+        // the node user cannot make it: nothing of k8ts can be there
+        log.debug("runc runtime: cannot make the mount point of a masked path", { path: p, error: errMessage(err) });
+      }
+    }
+  }
+}
+
+/** Rootless: container uid/gid 0 is the only one mapped (to the node user); any other is refused, never faked. */
+function refuseUnmappedIds(cfg: ContainerConfig): void {
+  for (const [what, v] of [
+    ["runAsUser", cfg.runAsUser],
+    ["runAsGroup", cfg.runAsGroup],
+  ] as const) {
+    if (v !== undefined && v !== 0) {
+      throw new RuntimeError(
+        "CreateContainerError",
+        `rootless runc maps only uid/gid 0 (to the node user ${process.getuid?.() ?? "?"}) into containers: ${what} ${v} of container "${cfg.name}" cannot be honoured`,
+      );
+    }
+  }
+}
+
+/** "limits.memory 64Mi and limits.cpu 500m", or undefined without limits. */
+function describeLimits(cfg: ContainerConfig): string | undefined {
+  const parts: string[] = [];
+  const r = cfg.resources;
+  if (r.memoryLimitBytes > 0) parts.push(`limits.memory ${formatBytes(r.memoryLimitBytes)}`);
+  if (r.cpuLimitMilli > 0) parts.push(`limits.cpu ${r.cpuLimitMilli}m`);
+  return parts.length > 0 ? parts.join(" and ") : undefined;
+}
+
+function formatBytes(n: number): string {
+  for (const [suffix, size] of [
+    ["Gi", 1024 ** 3],
+    ["Mi", 1024 ** 2],
+    ["Ki", 1024],
+  ] as const) {
+    if (n % size === 0) return `${n / size}${suffix}`;
+  }
+  return String(n);
+}
+
+/** The rootless writable tmpfs this host can have: /var/tmp only where the host has that directory. */
+function rootlessTmpfs(): string[] {
+  return ROOTLESS_TMPFS.filter((p) => {
+    if (p !== "/var/tmp") return true;
+    try {
+      return lstatSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Which node ports a rootless container cannot bind (below /proc/sys/net/ipv4/ip_unprivileged_port_start). */
+function portClause(): string {
+  const t = readText("/proc/sys/net/ipv4/ip_unprivileged_port_start")?.trim();
+  const start = t && /^\d+$/.test(t) ? Number(t) : 1024;
+  return start > 0 ? `, and ports below ${start} cannot be bound` : "";
+}
+
+let ticks: number | undefined;
+/** Clock ticks per second (`getconf CLK_TCK`), once. */
+function clockTicks(): number {
+  if (ticks === undefined) {
+    const r = spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8", timeout: 5000 });
+    const t = r.stdout?.trim();
+    ticks = t && /^\d+$/.test(t) && Number(t) > 0 ? Number(t) : 100;
+  }
+  return ticks;
 }
 
 function toStatus(rec: ContainerRecord): ContainerStatus {

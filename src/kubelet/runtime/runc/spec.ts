@@ -4,6 +4,13 @@
  * /dev/mqueue, /sys, /run, /sys/fs/cgroup), masked and read-only paths, plus ours (the k8ts data
  * dir, the kubelet root, the runtime's own state: host paths a container must never see, because
  * its root filesystem is an overlay of the host's). Pure: everything it needs is in `SpecInput`.
+ *
+ * Rootless (`SpecInput.rootless`, as `runc spec --rootless` differs from `runc spec`): a user
+ * namespace mapping container uid/gid 0 to the node user's, /sys bind-mounted read-only instead of
+ * a new sysfs, /dev/pts without gid=5 (unmapped), no device cgroup rules and no host devices (runc
+ * bind-mounts its standard device nodes itself in a user namespace), no cgroup at all unless one is
+ * delegated, the host's root bound read-only (see ./rootfs.ts) under a read-only root, and private
+ * tmpfs where the container may write.
  */
 import { posix } from "node:path";
 import type { ContainerResources, Mount } from "../types.js";
@@ -33,6 +40,12 @@ export interface OciDeviceRule {
   access?: string;
 }
 
+export interface OciIdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
 export interface OciSpec {
   ociVersion: string;
   process: {
@@ -49,10 +62,13 @@ export interface OciSpec {
   mounts: OciMount[];
   annotations: Record<string, string>;
   linux: {
-    cgroupsPath: string;
+    /** Absent: runc puts the container in no cgroup of its own (rootless without delegation). */
+    cgroupsPath?: string;
     namespaces: Array<{ type: string; path?: string }>;
+    uidMappings?: OciIdMapping[];
+    gidMappings?: OciIdMapping[];
     resources: {
-      devices: OciDeviceRule[];
+      devices?: OciDeviceRule[];
       memory?: { limit: number; swap?: number };
       cpu?: { shares?: number; quota?: number; period?: number };
     };
@@ -219,6 +235,19 @@ function depth(p: string): number {
   return p === "/" ? 0 : p.split("/").length - 1;
 }
 
+/** A container run by a user without root (see the header). */
+export interface RootlessSpec {
+  /** The node user's uid and gid: container uid/gid 0. */
+  hostUid: number;
+  hostGid: number;
+  /** The container has a cgroup (a delegated cgroup v2 subtree): limits apply. Else no cgroupsPath, no limits. */
+  cgroups: boolean;
+  /** The host's root entries, bind-mounted read-only (./rootfs.ts `hostRootPlan`); made before every other mount. */
+  rootBinds: OciMount[];
+  /** Private tmpfs besides /run (which every container has): /tmp, /var/tmp. */
+  tmpfs: string[];
+}
+
 export interface SpecInput {
   argv: string[];
   env: string[];
@@ -251,6 +280,8 @@ export interface SpecInput {
   /** Paths to hide that do not exist yet on the host: an empty read-only tmpfs goes there. */
   maskMounts: string[];
   annotations: Record<string, string>;
+  /** Run without root on the host (absent: as root). */
+  rootless?: RootlessSpec;
 }
 
 export function buildSpec(input: SpecInput): OciSpec {
@@ -258,7 +289,23 @@ export function buildSpec(input: SpecInput): OciSpec {
     ? [...input.hostCapabilities]
     : DEFAULT_CAPABILITIES.filter((c) => input.hostCapabilities.includes(c));
   const sysOpts = ["nosuid", "noexec", "nodev", input.privileged ? "rw" : "ro"];
+  const rl = input.rootless;
+  const sys: OciMount = rl
+    ? { destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] }
+    : { destination: "/sys", type: "sysfs", source: "sysfs", options: sysOpts };
+  const cgroupMount: OciMount[] =
+    rl && !rl.cgroups
+      ? [] // /sys/fs/cgroup comes read-only with /sys
+      : [
+          {
+            destination: "/sys/fs/cgroup",
+            type: "cgroup",
+            source: "cgroup",
+            options: ["nosuid", "noexec", "nodev", "relatime", input.privileged && !rl ? "rw" : "ro"],
+          },
+        ];
   const mounts: OciMount[] = [
+    ...(rl?.rootBinds ?? []),
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
     {
       destination: "/dev",
@@ -270,7 +317,8 @@ export function buildSpec(input: SpecInput): OciSpec {
       destination: "/dev/pts",
       type: "devpts",
       source: "devpts",
-      options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+      // gid 5 (tty) is not mapped in a rootless container's user namespace
+      options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", ...(rl ? [] : ["gid=5"])],
     },
     {
       destination: "/dev/shm",
@@ -279,19 +327,20 @@ export function buildSpec(input: SpecInput): OciSpec {
       options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
     },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
-    { destination: "/sys", type: "sysfs", source: "sysfs", options: sysOpts },
-    {
-      destination: "/sys/fs/cgroup",
-      type: "cgroup",
-      source: "cgroup",
-      options: ["nosuid", "noexec", "nodev", "relatime", input.privileged ? "rw" : "ro"],
-    },
+    sys,
+    ...cgroupMount,
     {
       destination: "/run",
       type: "tmpfs",
       source: "tmpfs",
       options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
     },
+    ...(rl?.tmpfs ?? []).map((p) => ({
+      destination: cleanContainerPath(p),
+      type: "tmpfs",
+      source: "tmpfs",
+      options: ["nosuid", "nodev", "mode=1777"],
+    })),
     ...bindMounts(input.mounts),
     ...input.maskMounts.map((p) => ({
       destination: cleanContainerPath(p),
@@ -307,23 +356,29 @@ export function buildSpec(input: SpecInput): OciSpec {
     { type: "mount" },
   ];
   if (input.netnsPath !== undefined) namespaces.push({ type: "network", path: input.netnsPath });
-  if (input.cgroupVersion === 2) namespaces.push({ type: "cgroup" });
+  if (input.cgroupVersion === 2 && (!rl || rl.cgroups)) namespaces.push({ type: "cgroup" });
+  if (rl) namespaces.push({ type: "user" });
 
-  const resources: OciSpec["linux"]["resources"] = {
-    devices: [input.privileged ? { allow: true, access: "rwm" } : { allow: false, access: "rwm" }],
-  };
+  // rootless: no device cgroup (runc cannot set one up without root; its standard nodes are bind mounts)
+  const resources: OciSpec["linux"]["resources"] = rl
+    ? {}
+    : { devices: [input.privileged ? { allow: true, access: "rwm" } : { allow: false, access: "rwm" }] };
   const r = input.resources;
-  if (r.memoryLimitBytes > 0) {
+  // rootless without a delegated cgroup: runc refuses limits it cannot apply, so there are none (the runtime warns)
+  const limits = !rl || rl.cgroups;
+  if (limits && r.memoryLimitBytes > 0) {
     resources.memory = input.limitSwap
       ? { limit: r.memoryLimitBytes, swap: r.memoryLimitBytes }
       : { limit: r.memoryLimitBytes };
   }
-  const cpu: { shares?: number; quota?: number; period?: number } = { shares: milliCpuToShares(r.cpuRequestMilli) };
-  if (r.cpuLimitMilli > 0) {
-    cpu.quota = milliCpuToQuota(r.cpuLimitMilli);
-    cpu.period = CPU_PERIOD;
+  if (limits) {
+    const cpu: { shares?: number; quota?: number; period?: number } = { shares: milliCpuToShares(r.cpuRequestMilli) };
+    if (r.cpuLimitMilli > 0) {
+      cpu.quota = milliCpuToQuota(r.cpuLimitMilli);
+      cpu.period = CPU_PERIOD;
+    }
+    resources.cpu = cpu;
   }
-  resources.cpu = cpu;
 
   const masked = [...(input.privileged ? [] : DEFAULT_MASKED_PATHS), ...input.maskedPaths];
   const spec: OciSpec = {
@@ -337,18 +392,25 @@ export function buildSpec(input: SpecInput): OciSpec {
       capabilities: { bounding: caps, effective: [...caps], permitted: [...caps] },
       noNewPrivileges: false,
     },
-    root: { path: input.rootfs, readonly: input.readonlyRootfs },
+    // rootless: the root directory only holds mount points; the container writes to its tmpfs and volumes
+    root: { path: input.rootfs, readonly: rl ? true : input.readonlyRootfs },
     hostname: input.hostname,
     mounts,
     annotations: input.annotations,
     linux: {
-      cgroupsPath: input.cgroupsPath,
+      ...(rl && !rl.cgroups ? {} : { cgroupsPath: input.cgroupsPath }),
       namespaces,
+      ...(rl
+        ? {
+            uidMappings: [{ containerID: 0, hostID: rl.hostUid, size: 1 }],
+            gidMappings: [{ containerID: 0, hostID: rl.hostGid, size: 1 }],
+          }
+        : {}),
       resources,
       maskedPaths: [...new Set(masked)],
       readonlyPaths: input.privileged ? [] : [...DEFAULT_READONLY_PATHS],
     },
   };
-  if (input.privileged && input.hostDevices.length > 0) spec.linux.devices = input.hostDevices;
+  if (input.privileged && !rl && input.hostDevices.length > 0) spec.linux.devices = input.hostDevices;
   return spec;
 }

@@ -21,8 +21,11 @@ import {
 import { defaultStages, nextStage, type Stage } from "./stages.js";
 
 export interface SimRuntimeOptions {
-  /** e.g. 10.244.3.0/24: pod IPs are handed out from it (default 10.250.0.0/16). */
-  podCIDR?: string;
+  /**
+   * e.g. 10.244.3.0/24: pod IPs are handed out from it; a function is read at each new sandbox (the
+   * node's spec.podCIDR once assigned). Without one, 10.250.0.0/16.
+   */
+  podCIDR?: string | (() => string | undefined);
   stages?: Stage[];
   /** Write empty log files (default true; off for benchmarks that need no logs). */
   writeLogs?: boolean;
@@ -44,10 +47,12 @@ export function addressIn(cidr: string, n: number): string {
   return [host >>> 24, (host >>> 16) & 255, (host >>> 8) & 255, host & 255].join(".");
 }
 
+const SIM_DEFAULT_CIDR = "10.250.0.0/16";
+
 export class SimRuntime implements Runtime {
   readonly name = "sim" as const;
   private readonly stages: Stage[];
-  private readonly cidr: string;
+  private readonly cidr: () => string;
   private readonly writeLogs: boolean;
   private readonly containers = new Map<string, SimContainer>();
   private readonly sandboxes = new Map<string, SandboxStatus>();
@@ -56,7 +61,8 @@ export class SimRuntime implements Runtime {
 
   constructor(opts: SimRuntimeOptions = {}) {
     this.stages = opts.stages ?? defaultStages;
-    this.cidr = opts.podCIDR ?? "10.250.0.0/16";
+    const cidr = opts.podCIDR;
+    this.cidr = typeof cidr === "function" ? () => cidr() ?? SIM_DEFAULT_CIDR : () => cidr ?? SIM_DEFAULT_CIDR;
     this.writeLogs = opts.writeLogs ?? true;
   }
 
@@ -75,7 +81,7 @@ export class SimRuntime implements Runtime {
   async runPodSandbox(cfg: SandboxConfig): Promise<SandboxStatus> {
     const existing = this.sandboxes.get(cfg.podUid);
     if (existing) return existing;
-    const s: SandboxStatus = { podUid: cfg.podUid, ip: addressIn(this.cidr, this.nextIP++), ready: true };
+    const s: SandboxStatus = { podUid: cfg.podUid, ip: addressIn(this.cidr(), this.nextIP++), ready: true };
     this.sandboxes.set(cfg.podUid, s);
     return s;
   }
