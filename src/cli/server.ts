@@ -11,6 +11,7 @@ import { ApiServer, type User } from "../apiserver/server.js";
 import type { HttpsClient } from "../client/https.js";
 import { LocalClient } from "../controllers/client.js";
 import { CrdController } from "../controllers/crd/index.js";
+import { DisruptionController } from "../controllers/disruption/index.js";
 import { EventTTLController } from "../controllers/eventttl/index.js";
 import { LeaderElector } from "../controllers/leaderelection.js";
 import { NamespaceController } from "../controllers/namespace/index.js";
@@ -138,6 +139,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       ? []
       : [lazyController(async () => new (await import("../scheduler/index.js")).Scheduler(client))]),
     new NodeLifecycleController(client, { gracePeriodMs: cfg.nodeMonitorGracePeriodMs }),
+    new DisruptionController(client),
   ];
   await import("./bootstrap.js").then((m) =>
     m.bootstrap(client, { serviceIP, advertiseIP: host, port: api.port, caCert: pki.caCert, url }),

@@ -288,8 +288,14 @@ describe("pods on the process runtime with the scheduler", { skip: kubectlSkip()
   });
 
   it("kubectl drain evicts through the eviction API and respects a PodDisruptionBudget", async () => {
-    await c.kubectl(["create", "-f", "-"], { stdin: sleeper("guarded") });
-    await running(c, "guarded");
+    const guarded = (name: string) =>
+      JSON.parse(sleeper(name)) as { metadata: { labels: Record<string, string> } } & Record<string, unknown>;
+    for (const name of ["guarded-1", "guarded-2"]) {
+      const pod = guarded(name);
+      pod.metadata.labels = { app: "guarded" };
+      await c.kubectl(["create", "-f", "-"], { stdin: JSON.stringify(pod) });
+      await running(c, name);
+    }
     const pdb = JSON.stringify({
       apiVersion: "policy/v1",
       kind: "PodDisruptionBudget",
@@ -297,14 +303,20 @@ describe("pods on the process runtime with the scheduler", { skip: kubectlSkip()
       spec: { minAvailable: 1, selector: { matchLabels: { app: "guarded" } } },
     });
     assert.equal((await c.kubectl(["create", "-f", "-"], { stdin: pdb })).code, 0);
-    await until(
-      "PDB status",
-      async () => {
-        const r = await c.kubectl(["get", "pdb", "keep-guarded", "-o", "jsonpath={.status.observedGeneration}"]);
-        return r.stdout !== "" ? true : undefined;
-      },
-      10_000,
-    ).catch(() => undefined);
+    // the disruption controller computes the budget: 2 healthy, 1 needed, 1 disruption allowed
+    const row = await until("PDB status", async () => {
+      const r = await c.kubectl(["get", "pdb", "keep-guarded", "--no-headers"]);
+      return /\s1\s+N\/A\s+1\s/.test(r.stdout) ? r.stdout : undefined;
+    });
+    assert.match(row, /^keep-guarded\s+1\s+N\/A\s+1\s+\S+/);
+    const cond = await c.kubectl([
+      "get",
+      "pdb",
+      "keep-guarded",
+      "-o",
+      "jsonpath={.status.conditions[0].type}={.status.conditions[0].status} {.status.conditions[0].reason} {.status.expectedPods}",
+    ]);
+    assert.equal(cond.stdout, "DisruptionAllowed=True SufficientPods 2");
     const blocked = await c.kubectl(
       ["drain", "k8ts-node", "--force", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=8s"],
       {
@@ -312,7 +324,22 @@ describe("pods on the process runtime with the scheduler", { skip: kubectlSkip()
       },
     );
     assert.notEqual(blocked.code, 0);
+    // one pod goes (the budget allowed one disruption), the other is refused with upstream's words
+    assert.match(blocked.stdout + blocked.stderr, /pod\/guarded-[12] evicted/);
     assert.match(blocked.stderr + blocked.stdout, /Cannot evict pod as it would violate the pod's disruption budget/);
+    const left1 = await c.kubectl(["get", "pods", "-l", "app=guarded", "-o", "name"]);
+    assert.equal(left1.stdout.trim().split("\n").length, 1, left1.stdout);
+    const after1 = await until("budget used up", async () => {
+      const r = await c.kubectl([
+        "get",
+        "pdb",
+        "keep-guarded",
+        "-o",
+        "jsonpath={.status.disruptionsAllowed} {.status.currentHealthy} {.status.conditions[0].reason}",
+      ]);
+      return r.stdout === "0 1 InsufficientPods" ? r.stdout : undefined;
+    });
+    assert.equal(after1, "0 1 InsufficientPods");
     const cordoned = await c.kubectl(["get", "node", "k8ts-node", "--no-headers"]);
     assert.match(cordoned.stdout, /SchedulingDisabled/);
     assert.equal((await c.kubectl(["delete", "pdb", "keep-guarded"])).code, 0);
