@@ -3,7 +3,8 @@
  * `k8ts server` in its own process, the way a user runs it.
  *
  * 1. Startup latency per runtime (runc, process, sim): a watch on pods is opened first, then pods
- *    are created one at a time (each after the previous one is Running) and then all at once; a
+ *    are created one at a time (each after the previous one is Running), then at a steady rate
+ *    (K8TS_BENCH_RATE pods/s, the way upstream's density tests measure startup), then all at once; a
  *    pod's latency is the time from the start of its create request to the watch event showing
  *    `status.phase == "Running"`. The pods are small (`sh -c "sleep 3600"`) and keep the default
  *    service account volume, as users' pods do. They are deleted through the API afterwards and
@@ -15,6 +16,7 @@
  * Run directly: `node dist/bench/pods.js`. Environment (defaults are the issue's numbers):
  *   K8TS_BENCH_RUNTIMES     runtimes for part 1, comma-separated (runc,process,sim; "" skips part 1)
  *   K8TS_BENCH_PODS         pods per startup mode (100)
+ *   K8TS_BENCH_RATE         pods/s of the steady-rate startup mode (10)
  *   K8TS_BENCH_SIM_NODES    simulated nodes (5000; 0 skips part 2)
  *   K8TS_BENCH_FLEET_PODS   pods run on the fleet (10000)
  *   K8TS_BENCH_CPU_PROF     a directory: the server (and the fleet agent) run with --cpu-prof, and
@@ -40,6 +42,8 @@ export interface PodsBenchOptions {
   runtimes: BenchRuntime[];
   /** Pods per startup mode (default 100). */
   pods: number;
+  /** Pods/s of the steady-rate startup mode (default 10). */
+  rate: number;
   /** Simulated nodes in the fleet run (default 5000; 0 skips it). */
   simNodes: number;
   /** Pods run on the fleet (default 10000; 0: nodes and memory only). */
@@ -82,6 +86,7 @@ export function optionsFromEnv(): PodsBenchOptions {
   return {
     runtimes: runtimes as BenchRuntime[],
     pods: count("K8TS_BENCH_PODS", 100),
+    rate: count("K8TS_BENCH_RATE", 10),
     simNodes: count("K8TS_BENCH_SIM_NODES", 5000),
     fleetPods: count("K8TS_BENCH_FLEET_PODS", 10_000),
     cpuProfDir: process.env["K8TS_BENCH_CPU_PROF"] || undefined,
@@ -597,6 +602,34 @@ async function deletePods(client: ApiClient, pods: PodTimes, tracker: Tracker, n
 }
 
 /** After the pods are gone: their processes must be too (waits a little for the last exits to be reaped). */
+/**
+ * Waits until the node has torn down every pod (no pod directory, no runtime sandbox or container
+ * record left), so one mode's teardown does not slow the next mode's startups; returns how long.
+ */
+async function nodeQuiet(dataDir: string): Promise<number> {
+  const t0 = performance.now();
+  const entries = (d: string) => {
+    try {
+      return readdirSync(d).length;
+    } catch {
+      return 0;
+    }
+  };
+  const busy = () =>
+    entries(join(dataDir, "pods")) +
+    entries(join(dataDir, "runc", "containers")) +
+    entries(join(dataDir, "runc", "sandboxes"));
+  const end = Date.now() + 120_000;
+  while (busy() > 0) {
+    if (Date.now() > end)
+      throw new Error(
+        `the node still holds ${busy()} pod directories or runtime records 120 s after its pods were deleted`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return performance.now() - t0;
+}
+
 async function assertNoProcesses(marker: string, runtime: BenchRuntime): Promise<void> {
   if (runtime === "sim") return;
   const end = Date.now() + 10_000;
@@ -718,6 +751,11 @@ export interface StartupFigures {
   pods: number;
   /** create start → Running, ms */
   serial: number[];
+  /** the steady-rate mode: its pods/s and create start → Running, bound, answered */
+  rate: number;
+  paced: number[];
+  pacedBound: number[];
+  pacedCreate: number[];
   burst: number[];
   /** create start → bound (spec.nodeName seen), ms */
   serialBound: number[];
@@ -727,6 +765,8 @@ export interface StartupFigures {
   burstCreate: number[];
   /** pods deleted (grace 1 s) until gone from the API, ms, per mode */
   deleteMs: number[];
+  /** then until the node has torn them all down (the next mode waits for it), ms */
+  quietMs: number[];
   /** the server's CPU seconds over the burst */
   burstCpuSeconds: number;
   rssMb: number;
@@ -736,6 +776,7 @@ async function measureStartup(
   kids: Children,
   runtime: BenchRuntime,
   n: number,
+  rate: number,
   profDir: string | undefined,
 ): Promise<StartupFigures> {
   const dataDir = mkdtempSync(join(tmpdir(), `k8ts-bench-pods-${runtime}-`));
@@ -788,8 +829,31 @@ async function measureStartup(
     }
     const deleteSerial = await deletePods(client, pods, t, serialNames);
     await assertNoProcesses(marker, runtime);
+    const quietSerial = await nodeQuiet(dataDir);
 
-    // (b) all at once
+    // (b) at a steady rate, not waiting for one to run before the next
+    const pacedNames = Array.from({ length: n }, (_, i) => `paced-${i}`);
+    const pacedStart = new Map<string, number>();
+    const pacedAnswered = new Map<string, number>();
+    const creates: Array<Promise<void>> = [];
+    const t0 = performance.now();
+    for (const [i, name] of pacedNames.entries()) {
+      const due = t0 + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      creates.push(createOne(name, pacedStart, pacedAnswered));
+    }
+    await Promise.all(creates);
+    await t.until(
+      () => pods.allRunning(pacedNames),
+      60_000 + 500 * n,
+      () => pods.describeNotRunning(pacedNames),
+    );
+    const deletePaced = await deletePods(client, pods, t, pacedNames);
+    await assertNoProcesses(marker, runtime);
+    const quietPaced = await nodeQuiet(dataDir);
+
+    // (c) all at once
     const burstNames = Array.from({ length: n }, (_, i) => `burst-${i}`);
     const burstStart = new Map<string, number>();
     const burstAnswered = new Map<string, number>();
@@ -809,12 +873,17 @@ async function measureStartup(
       runtime,
       pods: n,
       serial: since(serialStart, pods.runningAt, serialNames),
+      rate,
+      paced: since(pacedStart, pods.runningAt, pacedNames),
+      pacedBound: since(pacedStart, pods.boundAt, pacedNames),
+      pacedCreate: pacedNames.map((nm) => pacedAnswered.get(nm)!),
       burst: since(burstStart, pods.runningAt, burstNames),
       serialBound: since(serialStart, pods.boundAt, serialNames),
       burstBound: since(burstStart, pods.boundAt, burstNames),
       serialCreate: serialNames.map((nm) => serialAnswered.get(nm)!),
       burstCreate: burstNames.map((nm) => burstAnswered.get(nm)!),
-      deleteMs: [deleteSerial, deleteBurst],
+      deleteMs: [deleteSerial, deletePaced, deleteBurst],
+      quietMs: [quietSerial, quietPaced],
       burstCpuSeconds,
       rssMb,
     };
@@ -858,14 +927,22 @@ function printStartup(f: StartupFigures): void {
     const r = summary(run);
     const b = summary(bound);
     const c = summary(create);
+    // the slowest pods by their place in the run (a pattern — the first ones, every tenth — says why)
+    const slowest = run
+      .map((v, i) => [v, i] as const)
+      .sort((x, y) => y[0] - x[0])
+      .slice(0, 3)
+      .map(([v, i]) => `#${i} ${ms(v)}`)
+      .join(", ");
     console.log(
-      `[pods/${f.runtime}] startup ${mode} (${f.pods} pods), create → Running: p50 ${ms(r.p50)} p99 ${ms(r.p99)} max ${ms(r.max)} ${verdict(r.p99)}; create answered p50 ${ms(c.p50)} p99 ${ms(c.p99)}; bound p50 ${ms(b.p50)} p99 ${ms(b.p99)}`,
+      `[pods/${f.runtime}] startup ${mode} (${f.pods} pods), create → Running: p50 ${ms(r.p50)} p99 ${ms(r.p99)} max ${ms(r.max)} ${verdict(r.p99)}; create answered p50 ${ms(c.p50)} p99 ${ms(c.p99)}; bound p50 ${ms(b.p50)} p99 ${ms(b.p99)}; slowest ${slowest}`,
     );
   };
   line("one at a time", f.serial, f.serialBound, f.serialCreate);
+  line(`at ${f.rate} pods/s`, f.paced, f.pacedBound, f.pacedCreate);
   line("all at once", f.burst, f.burstBound, f.burstCreate);
   console.log(
-    `[pods/${f.runtime}] server CPU over the burst ${f.burstCpuSeconds.toFixed(2)} s; server RSS with ${f.pods} pods ${f.rssMb} MB; delete (grace 1 s) until gone: ${secs(f.deleteMs[0] ?? 0)} and ${secs(f.deleteMs[1] ?? 0)}`,
+    `[pods/${f.runtime}] server CPU over the burst ${f.burstCpuSeconds.toFixed(2)} s; server RSS with ${f.pods} pods ${f.rssMb} MB; delete (grace 1 s) until gone: ${f.deleteMs.map((d) => secs(d)).join(", ")}; then until torn down on the node: ${f.quietMs.map((d) => secs(d)).join(", ")}`,
   );
 }
 
@@ -1052,7 +1129,7 @@ export async function benchPods(options: Partial<PodsBenchOptions> = {}): Promis
           continue;
         }
       }
-      printStartup(await measureStartup(kids, runtime, o.pods, o.cpuProfDir));
+      printStartup(await measureStartup(kids, runtime, o.pods, Math.max(1, o.rate), o.cpuProfDir));
     }
     if (o.simNodes > 0) printFleet(await measureFleet(kids, o.simNodes, o.fleetPods, o.cpuProfDir));
   } finally {

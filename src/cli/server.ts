@@ -8,7 +8,6 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { defaultAdmissionOptions, firstServiceIP } from "../apiserver/admission.js";
 import { ApiServer, type User } from "../apiserver/server.js";
-import type { HttpsClient } from "../client/https.js";
 import { LocalClient } from "../controllers/client.js";
 import { CrdController } from "../controllers/crd/index.js";
 import { DisruptionController } from "../controllers/disruption/index.js";
@@ -20,7 +19,8 @@ import { NodeLifecycleController } from "../controllers/nodelifecycle/index.js";
 import { ResourceQuotaController } from "../controllers/resourcequota/index.js";
 import { RootCACertPublisher } from "../controllers/rootcacert/index.js";
 import { ServiceAccountController } from "../controllers/serviceaccount/index.js";
-import type { RunningAgent, RuntimeChoice } from "../kubelet/agent.js";
+import type { RuntimeChoice } from "../kubelet/agent.js";
+import type { EmbeddedAgent } from "../kubelet/embedded.js";
 import { defaultSans, ensurePki, ensureServiceAccountKey, kubeconfig } from "../pki/index.js";
 import { openStore } from "../store/index.js";
 import type { Store } from "../store/types.js";
@@ -53,7 +53,7 @@ export interface RunningServer {
   url: string;
   elector: LeaderElector;
   /** The embedded node, once started (undefined: none, or it could not start: the log says why). */
-  agent: Promise<RunningAgent | undefined>;
+  agent: Promise<EmbeddedAgent | undefined>;
   /** Stops everything; the embedded node's containers keep running unless `killPods`. */
   stop(opts?: { killPods?: boolean }): Promise<void>;
 }
@@ -164,12 +164,10 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   writeFileSync(kubeconfigPath, kubeconfig(url, pki, { cert: pki.adminCert, key: pki.adminKey }), { mode: 0o600 });
   api.markReady();
   // the embedded node starts once the API answers (kubectl works meanwhile; the node shows up a moment later)
-  let nodeClient: HttpsClient | undefined;
-  const agent: Promise<RunningAgent | undefined> = cfg.agent
+  const agent: Promise<EmbeddedAgent | undefined> = cfg.agent
     ? (async (a) => {
         const nodeName = a.nodeName ?? hostname().toLowerCase();
-        const { HttpsClient } = await import("../client/https.js");
-        const { startAgent } = await import("../kubelet/agent.js");
+        const { startEmbeddedAgent } = await import("../kubelet/embedded.js");
         const { defaultNodeIP } = await import("../kubelet/node.js");
         const nodeIP = defaultNodeIP();
         // a kubelet talking to this server over HTTPS as system:node:<name>, its API served with a CA-signed certificate
@@ -180,15 +178,10 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
           [],
           [nodeIP, nodeName, "127.0.0.1", "localhost"],
         );
-        nodeClient = new HttpsClient({
+        return startEmbeddedAgent({
           server: url,
-          ca: pki.caCert,
-          cert: cred.cert,
-          key: cred.key,
-          userAgent: `kubelet/${nodeName}`,
-        });
-        return startAgent({
-          client: nodeClient,
+          clientCert: cred.cert,
+          clientKey: cred.key,
           nodeName,
           nodeIP,
           serving,
@@ -223,7 +216,6 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     agent,
     stop: async (o = {}) => {
       await (await agent)?.stop(o);
-      nodeClient?.close();
       await elector.stop();
       await api.stop();
       await store.close();
