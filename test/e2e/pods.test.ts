@@ -5,7 +5,9 @@
  * that must end in upstream's states with events.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { spawn as spawnPty } from "node-pty";
@@ -19,6 +21,61 @@ function cells(c: TestCluster, pod: string): Promise<string[]> {
 
 async function running(c: TestCluster, pod: string): Promise<void> {
   await until(`${pod} Running`, async () => ((await cells(c, pod))[2] === "Running" ? true : undefined));
+}
+
+/**
+ * `kubectl port-forward pod/<pod> :<port>` in the background: waits for its "Forwarding from
+ * 127.0.0.1:<local>" line, fetches `path` through it with a plain HTTP GET, and stops it.
+ */
+async function portForwardGet(
+  c: TestCluster,
+  pod: string,
+  port: number,
+  path = "/",
+): Promise<{ body: string; stderr: string }> {
+  const child = spawn(kubectlBinary() ?? "kubectl", ["port-forward", `pod/${pod}`, `:${port}`], {
+    env: { ...process.env, KUBECONFIG: c.kubeconfig, HOME: c.dataDir },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  try {
+    const local = await until("kubectl port-forward to listen", async () => {
+      const m = /Forwarding from 127\.0\.0\.1:(\d+) ->/.exec(out);
+      return m ? Number(m[1]) : undefined;
+    });
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = httpGet({ host: "127.0.0.1", port: local, path, timeout: 10_000 }, (res) => {
+        let b = "";
+        res.on("data", (d: Buffer) => {
+          b += d.toString();
+        });
+        res.on("end", () => resolve(b));
+      });
+      req.on("error", (e) => resolve(`request failed: ${e.message}`));
+      req.on("timeout", () => req.destroy(new Error("timed out")));
+      void reject;
+    });
+    if (body === "" || body.startsWith("request failed")) {
+      // kubectl prints the kubelet's error and exits ("lost connection to pod")
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 5000);
+        child.once("exit", () => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+    return { body, stderr: err };
+  } finally {
+    child.kill("SIGTERM");
+  }
 }
 
 const runc = runcAvailability();
@@ -105,6 +162,40 @@ spec:
     });
     assert.match(out, /^hi$/m);
     assert.match(out, /pod "busybox" deleted/);
+  });
+
+  it("kubectl port-forward reaches a server that listens on localhost inside the pod's network namespace", async () => {
+    const pod = JSON.stringify({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "pf-web" },
+      spec: {
+        automountServiceAccountToken: false,
+        containers: [
+          {
+            name: "web",
+            image: "python",
+            command: ["python3", "-m", "http.server", "8000", "--bind", "127.0.0.1", "--directory", "/etc"],
+          },
+        ],
+      },
+    });
+    await c.kubectl(["create", "-f", "-"], { stdin: pod });
+    await running(c, "pf-web");
+    // the server may need a moment to listen
+    const got = await until("a page through the tunnel", async () => {
+      const r = await portForwardGet(c, "pf-web", 8000, "/hostname");
+      return r.body === "pf-web\n" ? r : undefined;
+    });
+    assert.equal(got.body, "pf-web\n");
+    // nothing listens on 9999: kubectl reports the kubelet's error
+    const none = await portForwardGet(c, "pf-web", 9999);
+    assert.match(none.body, /request failed|^$/);
+    assert.match(
+      none.stderr,
+      /error forwarding port 9999 to pod pf-web_default, uid \S+: failed to connect to localhost:9999 inside the pod's network namespace/,
+    );
+    assert.equal((await c.kubectl(["delete", "pod", "pf-web", "--grace-period=1"])).code, 0);
   });
 
   it("an emptyDir over its sizeLimit gets the pod Evicted with upstream's message", async () => {

@@ -7,7 +7,7 @@
  * (`<RFC3339Nano time> <stdout|stderr> <F|P> <text>\n`, one line per write fragment, P for a
  * partial line), which the kubelet reads for `kubectl logs`.
  */
-import type { Readable, Writable } from "node:stream";
+import type { Duplex, Readable, Writable } from "node:stream";
 
 export type RuntimeName = "runc" | "process" | "sim";
 
@@ -180,6 +180,11 @@ export interface Runtime {
   ): Promise<{ exitCode: number; output: string; timedOut: boolean }>;
   /** Connects to the main process's stdio (stdin only when the container has `stdin: true`). */
   attach(id: string, streams: ExecStreams): Promise<void>;
+  /**
+   * Pipes `stream` to localhost:`port` in the pod's network namespace until either side ends
+   * (kubectl port-forward); rejects with the reason when nothing can be reached there.
+   */
+  portForward(podUid: string, port: number, stream: Duplex): Promise<void>;
   stats(): Promise<ContainerStats[]>;
   /** Events the runtime wants on pods (the kubelet turns them into Event objects). */
   onNotice(listener: (n: RuntimeNotice) => void): void;

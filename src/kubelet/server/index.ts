@@ -15,6 +15,8 @@ import {
   writeHttpError,
 } from "../../streams/index.js";
 import type { StreamOptions } from "../../streams/protocols.js";
+import { servePortForward } from "../../streams/spdy/portforward.js";
+import { isSpdyUpgrade } from "../../streams/spdy/session.js";
 import { log } from "../../util/log.js";
 import { LogReadError, parsePodLogOptions, readContainerLog, sinceNanos } from "../logs.js";
 import type { ExecStreams, Runtime } from "../runtime/types.js";
@@ -319,9 +321,7 @@ export class KubeletServer {
     const auth = this.authorized(req, url.pathname);
     if (!auth.ok) return writeHttpError(socket, auth.code, auth.message);
     const route = routeOf(url.pathname);
-    if (route.kind === "portForward") {
-      return writeHttpError(socket, 501, "port forwarding is not implemented by this kubelet");
-    }
+    if (route.kind === "portForward") return this.portForward(req, socket, head, route);
     if (route.kind !== "exec" && route.kind !== "attach") return writeHttpError(socket, 404, "404 page not found");
     const method = req.method ?? "GET";
     if (method !== "GET" && method !== "POST") return writeHttpError(socket, 405, "Method Not Allowed");
@@ -353,6 +353,35 @@ export class KubeletServer {
     });
     if (route.kind === "exec") await this.runExec(session, id, url.searchParams.getAll("command"), options);
     else await this.runAttach(session, id, loc.tty, loc.logPath);
+  }
+
+  /**
+   * kubectl port-forward: SPDY (portforward.k8s.io). A WebSocket tunnel is refused with 400, upon
+   * which kubectl falls back to SPDY.
+   */
+  private portForward(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    route: { namespace: string; pod: string; uid?: string },
+  ): void {
+    const method = req.method ?? "GET";
+    if (method !== "GET" && method !== "POST") return writeHttpError(socket, 405, "Method Not Allowed");
+    if (!isSpdyUpgrade(req)) {
+      return writeHttpError(socket, 400, "port forwarding is served over SPDY/3.1 (portforward.k8s.io) only");
+    }
+    const pod = findPod(this.opts.pods.pods(), route.namespace, route.pod);
+    if (!pod || (route.uid !== undefined && route.uid !== pod.metadata.uid)) {
+      return writeHttpError(socket, 404, "pod does not exist");
+    }
+    const uid = pod.metadata.uid ?? "";
+    servePortForward(
+      req,
+      socket,
+      head,
+      (port, stream) => this.runtime().portForward(uid, port, stream),
+      `${route.pod}_${route.namespace}, uid ${uid}`,
+    );
   }
 
   private streamsOf(session: RemoteCommandSession, tty: boolean): ExecStreams {

@@ -123,7 +123,7 @@ export async function acceptSpdy(
 }
 
 /** A Writable onto a stream this side writes (stdout, stderr); end() half-closes it. */
-function writableOf(s: SpdyStream): Writable {
+export function writableOf(s: SpdyStream): Writable {
   return new Writable({
     write(chunk: Buffer, _enc, cb) {
       if (!s.writable) {

@@ -7,7 +7,9 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import type { Duplex } from "node:stream";
 import { type IPty, spawn as spawnPty } from "node-pty";
+import { forwardLocal } from "../../../src/kubelet/portforward/dial.js";
 import { CriLogWriter } from "../../../src/kubelet/runtime/crilog.js";
 import type {
   ContainerConfig,
@@ -48,6 +50,11 @@ export class HostRuntime implements Runtime {
 
   async runPodSandbox(cfg: SandboxConfig): Promise<SandboxStatus> {
     return { podUid: cfg.podUid, ip: "127.0.0.1", ready: true };
+  }
+
+  /** Host processes: the pod's localhost is the node's. */
+  async portForward(_podUid: string, port: number, stream: Duplex): Promise<void> {
+    await forwardLocal(port, stream);
   }
 
   async stopPodSandbox(podUid: string): Promise<void> {

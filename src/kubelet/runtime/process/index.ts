@@ -30,8 +30,9 @@ import {
 } from "node:fs";
 import { Socket } from "node:net";
 import { join } from "node:path";
-import type { Writable } from "node:stream";
+import type { Duplex, Writable } from "node:stream";
 import { log } from "../../../util/log.js";
+import { forwardLocal, PortForwardError } from "../../portforward/dial.js";
 import { CriLogWriter } from "../crilog.js";
 import {
   type ContainerConfig,
@@ -655,6 +656,12 @@ export class ProcessRuntime implements Runtime {
         resolve({ exitCode: code ?? 128 + (sig ? (SIGNALS[sig] ?? 9) : 9), output, timedOut });
       });
     });
+  }
+
+  /** Host processes share the node's network: the node's localhost is the pod's. */
+  async portForward(podUid: string, port: number, stream: Duplex): Promise<void> {
+    if (!this.sandboxes.get(podUid)?.ready) throw new PortForwardError(`pod sandbox ${podUid} is not running`);
+    await forwardLocal(port, stream);
   }
 
   async attach(id: string, streams: ExecStreams): Promise<void> {

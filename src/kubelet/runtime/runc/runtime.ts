@@ -52,10 +52,12 @@ import {
 import type { Socket } from "node:net";
 import { homedir, userInfo } from "node:os";
 import { join, resolve } from "node:path";
+import type { Duplex } from "node:stream";
 import type { IPty } from "node-pty";
 import { log } from "../../../util/log.js";
 import { runTool } from "../../network/command.js";
 import { detectNodeIP, PodNetwork, type PodNetworkOptions, shortPodId } from "../../network/podnetwork.js";
+import { forwardInNetns, forwardLocal, PortForwardError } from "../../portforward/dial.js";
 import { CriLogWriter } from "../crilog.js";
 import {
   type ContainerConfig,
@@ -1077,6 +1079,15 @@ export class RuncRuntime implements Runtime {
       timeoutMs,
       maxOutput,
     );
+  }
+
+  /** localhost of the pod's network namespace; the node's for hostNetwork pods and rootless ones. */
+  async portForward(podUid: string, port: number, stream: Duplex): Promise<void> {
+    this.requireInit();
+    const sb = this.sandboxes.get(podUid);
+    if (!sb?.ready) throw new PortForwardError(`pod sandbox ${podUid} is not running`);
+    if (sb.config.hostNetwork || !sb.netnsPath) await forwardLocal(port, stream);
+    else await forwardInNetns(sb.netnsPath, port, stream);
   }
 
   async attach(id: string, streams: ExecStreams): Promise<void> {

@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { PortForwardError } from "../../portforward/dial.js";
 import {
   type ContainerConfig,
   type ContainerStats,
@@ -189,6 +190,11 @@ export class SimRuntime implements Runtime {
 
   exec(_id: string, _argv: string[], _streams: ExecStreams): Promise<number> {
     return Promise.reject(new RuntimeError("ExecError", "the sim runtime runs no processes: nothing to exec into"));
+  }
+
+  async portForward(podUid: string, port: number): Promise<void> {
+    if (!this.sandboxes.has(podUid)) throw new PortForwardError(`pod sandbox ${podUid} not found`);
+    throw new PortForwardError(`the sim runtime runs no processes: nothing listens on port ${port} of a simulated pod`);
   }
 
   async execSync(): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
