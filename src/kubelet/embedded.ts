@@ -3,7 +3,8 @@
  * the API server over HTTPS as any node does, and its work (spawning runc, ip and mount, reading
  * mount tables, probes) runs on its own event loop, so the API server answers while pods start.
  *
- * The worker (./worker.ts) is restarted with back-off (1 s doubling to 30 s) if it dies; a new
+ * The worker (./worker.ts) is restarted with back-off (1 s doubling to 30 s, back to 1 s after
+ * 10 minutes of running) if it dies; a new
  * agent adopts the containers the last one left running. `stop()` asks it to stop (containers
  * keep running unless `killPods`) and waits for it.
  */
@@ -47,6 +48,8 @@ export type ToWorker = { type: "stop"; killPods: boolean };
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
 const STOP_TIMEOUT_MS = 60_000;
+/** An agent that ran this long before it died is restarted after 1 s again. */
+const STABLE_MS = 10 * 60_000;
 
 /** Starts the agent's worker; resolves once the agent runs (rejects with its error if it cannot start). */
 export async function startEmbeddedAgent(cfg: EmbeddedAgentConfig): Promise<EmbeddedAgent> {
@@ -54,6 +57,7 @@ export async function startEmbeddedAgent(cfg: EmbeddedAgentConfig): Promise<Embe
   let stopping = false;
   let restartDelay = 1000;
   let restartTimer: NodeJS.Timeout | undefined;
+  let startedAt = 0;
 
   const launch = (): Promise<string> =>
     new Promise((resolve, reject) => {
@@ -65,7 +69,7 @@ export async function startEmbeddedAgent(cfg: EmbeddedAgentConfig): Promise<Embe
       w.on("message", (m: FromWorker) => {
         if (m.type === "started") {
           started = true;
-          restartDelay = 1000;
+          startedAt = Date.now();
           resolve(m.runtimeName);
         } else if (m.type === "failed" && !started) {
           stopping = true; // not restarted: the caller hears why it could not start
@@ -83,7 +87,9 @@ export async function startEmbeddedAgent(cfg: EmbeddedAgentConfig): Promise<Embe
           reject(new Error(`the embedded node agent's thread exited (code ${code}) before the node started`));
           return;
         }
-        // a dead agent is started again; the new one adopts the running containers
+        // a dead agent is started again; the new one adopts the running containers. The back-off
+        // starts over only after an agent that ran for a while (as CrashLoopBackOff's 10 minutes).
+        if (Date.now() - startedAt > STABLE_MS) restartDelay = 1000;
         log.warn("the embedded node agent stopped unexpectedly; starting it again", {
           code,
           inMs: restartDelay,
