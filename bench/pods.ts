@@ -119,6 +119,15 @@ function memoryOf(pid: number): { rssMb: number; peakMb: number } {
 }
 
 /** CPU time (s) a live process has used, from /proc/<pid>/stat (user + system). */
+/** The machine's busy and total CPU time so far (all cores, /proc/stat), seconds. */
+function machineCpu(): { busy: number; total: number } {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = v.reduce((a, b) => a + b, 0);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  return { busy: (total - idle) / 100, total: total / 100 };
+}
+
 function cpuSecondsOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // fields after the command name, which is in parentheses and may hold spaces
@@ -769,6 +778,8 @@ export interface StartupFigures {
   quietMs: number[];
   /** the server's CPU seconds over the burst */
   burstCpuSeconds: number;
+  /** the whole machine's busy and available CPU seconds over the burst (runc, ip, mount, the server) */
+  burstMachine: { busy: number; total: number };
   rssMb: number;
 }
 
@@ -858,6 +869,7 @@ async function measureStartup(
     const burstStart = new Map<string, number>();
     const burstAnswered = new Map<string, number>();
     const cpu0 = cpuSecondsOf(server.pid);
+    const machine0 = machineCpu();
     await Promise.all(burstNames.map((name) => createOne(name, burstStart, burstAnswered)));
     await t.until(
       () => pods.allRunning(burstNames),
@@ -865,6 +877,8 @@ async function measureStartup(
       () => pods.describeNotRunning(burstNames),
     );
     const burstCpuSeconds = cpuSecondsOf(server.pid) - cpu0;
+    const machine1 = machineCpu();
+    const burstMachine = { busy: machine1.busy - machine0.busy, total: machine1.total - machine0.total };
     const rssMb = memoryOf(server.pid).rssMb;
     const deleteBurst = await deletePods(client, pods, t, burstNames);
     await assertNoProcesses(marker, runtime);
@@ -885,6 +899,7 @@ async function measureStartup(
       deleteMs: [deleteSerial, deletePaced, deleteBurst],
       quietMs: [quietSerial, quietPaced],
       burstCpuSeconds,
+      burstMachine,
       rssMb,
     };
   } finally {
@@ -942,7 +957,7 @@ function printStartup(f: StartupFigures): void {
   line(`at ${f.rate} pods/s`, f.paced, f.pacedBound, f.pacedCreate);
   line("all at once", f.burst, f.burstBound, f.burstCreate);
   console.log(
-    `[pods/${f.runtime}] server CPU over the burst ${f.burstCpuSeconds.toFixed(2)} s; server RSS with ${f.pods} pods ${f.rssMb} MB; delete (grace 1 s) until gone: ${f.deleteMs.map((d) => secs(d)).join(", ")}; then until torn down on the node: ${f.quietMs.map((d) => secs(d)).join(", ")}`,
+    `[pods/${f.runtime}] server CPU over the burst ${f.burstCpuSeconds.toFixed(2)} s, the machine's ${f.burstMachine.busy.toFixed(2)} of ${f.burstMachine.total.toFixed(2)} s (${Math.round((100 * f.burstMachine.busy) / Math.max(0.01, f.burstMachine.total))}% busy); server RSS with ${f.pods} pods ${f.rssMb} MB; delete (grace 1 s) until gone: ${f.deleteMs.map((d) => secs(d)).join(", ")}; then until torn down on the node: ${f.quietMs.map((d) => secs(d)).join(", ")}`,
   );
 }
 
