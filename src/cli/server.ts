@@ -16,6 +16,7 @@ import { LeaderElector } from "../controllers/leaderelection.js";
 import { NamespaceController } from "../controllers/namespace/index.js";
 import { NodeIpamController } from "../controllers/nodeipam/index.js";
 import { NodeLifecycleController } from "../controllers/nodelifecycle/index.js";
+import { ReplicaSetController } from "../controllers/replicaset/index.js";
 import { ResourceQuotaController } from "../controllers/resourcequota/index.js";
 import { RootCACertPublisher } from "../controllers/rootcacert/index.js";
 import { ServiceAccountController } from "../controllers/serviceaccount/index.js";
@@ -140,6 +141,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       : [lazyController(async () => new (await import("../scheduler/index.js")).Scheduler(client))]),
     new NodeLifecycleController(client, { gracePeriodMs: cfg.nodeMonitorGracePeriodMs }),
     new DisruptionController(client),
+    new ReplicaSetController(client),
   ];
   await import("./bootstrap.js").then((m) =>
     m.bootstrap(client, { serviceIP, advertiseIP: host, port: api.port, caCert: pki.caCert, url }),

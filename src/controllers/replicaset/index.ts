@@ -1,0 +1,466 @@
+/**
+ * ReplicaSet and ReplicationController controller (upstream pkg/controller/replicaset, which runs
+ * both): keeps `spec.replicas` active pods per set.
+ * - claims pods as upstream's ControllerRefManager: a pod this set controls whose labels no longer
+ *   match is released (its ownerReference removed); a matching pod without a controller is adopted
+ *   (unless it or the set is being deleted);
+ * - creates missing pods from the template in slow-start batches (1, 2, 4, ... at most 500 per
+ *   sync), named `<set>-<random>`, with SuccessfulCreate / FailedCreate events and the ReplicaFailure
+ *   condition when a create is refused (e.g. by a quota);
+ * - deletes surplus pods, worst first by upstream's ranking (unscheduled, pending, not ready,
+ *   lower pod-deletion-cost, more pods of the set on the same node, ready for less time, more
+ *   restarts, newer), with SuccessfulDelete events;
+ * - status: replicas, fullyLabeledReplicas, readyReplicas, availableReplicas (ready for
+ *   minReadySeconds; the set is looked at again when a pod will become available), observedGeneration.
+ * Active pods are those neither Succeeded, Failed nor being deleted.
+ */
+import { labelSelectorFromObject, selectorFromSet } from "../../api/selectors/index.js";
+import { isRecord, type KObject, type OwnerReference, rfc3339 } from "../../api/types.js";
+import type { ServedVersion } from "../../apiserver/catalog.js";
+import { ApiError } from "../../apiserver/errors.js";
+import type { LocalClient } from "../client.js";
+import { type ReconcileResult, WorkQueue } from "../queue.js";
+
+type Rec = Record<string, unknown>;
+
+/** At most this many creates or deletes per sync (upstream BurstReplicas). */
+export const BURST_REPLICAS = 500;
+const DELETION_COST = "controller.kubernetes.io/pod-deletion-cost";
+
+function rec(v: unknown): Rec {
+  return isRecord(v) ? v : {};
+}
+
+function condition(pod: KObject, type: string): Rec | undefined {
+  const conds = rec(pod["status"])["conditions"];
+  return Array.isArray(conds) ? (conds.find((c) => isRecord(c) && c["type"] === type) as Rec | undefined) : undefined;
+}
+
+export function isReady(pod: KObject): boolean {
+  return condition(pod, "Ready")?.["status"] === "True";
+}
+
+/** Ready for at least minReadySeconds at `now`. */
+export function isAvailable(pod: KObject, minReadySeconds: number, now: number): boolean {
+  if (!isReady(pod)) return false;
+  if (minReadySeconds <= 0) return true;
+  const t = Date.parse(String(condition(pod, "Ready")?.["lastTransitionTime"] ?? ""));
+  return !Number.isNaN(t) && t + minReadySeconds * 1000 <= now;
+}
+
+export function isActive(pod: KObject): boolean {
+  const phase = rec(pod["status"])["phase"];
+  return phase !== "Succeeded" && phase !== "Failed" && !pod.metadata.deletionTimestamp;
+}
+
+export function controllerOf(obj: KObject): OwnerReference | undefined {
+  return (obj.metadata.ownerReferences ?? []).find((r) => r.controller === true);
+}
+
+function restarts(pod: KObject): number {
+  const cs = rec(pod["status"])["containerStatuses"];
+  let n = 0;
+  if (Array.isArray(cs)) for (const c of cs) n += Number(rec(c)["restartCount"] ?? 0) || 0;
+  return n;
+}
+
+function deletionCost(pod: KObject): number {
+  const v = pod.metadata.annotations?.[DELETION_COST];
+  const n = v === undefined ? 0 : Number(v);
+  return Number.isInteger(n) ? n : 0;
+}
+
+const PHASE_RANK: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
+
+/**
+ * Sorts pods to delete first at the front, as upstream's ActivePodsWithRanks: `related` are the pods
+ * whose placement counts (the set's own active pods): a pod sharing its node with more of them goes
+ * first.
+ */
+export function rankForDeletion(pods: KObject[], related: KObject[], now: number): KObject[] {
+  const onNode = new Map<string, number>();
+  for (const p of related) {
+    const n = String(rec(p["spec"])["nodeName"] ?? "");
+    if (n) onNode.set(n, (onNode.get(n) ?? 0) + 1);
+  }
+  const readySince = (p: KObject) => Date.parse(String(condition(p, "Ready")?.["lastTransitionTime"] ?? "")) || now;
+  const key = (p: KObject) => {
+    const node = String(rec(p["spec"])["nodeName"] ?? "");
+    return {
+      assigned: node === "" ? 0 : 1,
+      phase: PHASE_RANK[String(rec(p["status"])["phase"] ?? "Pending")] ?? 0,
+      ready: isReady(p) ? 1 : 0,
+      cost: deletionCost(p),
+      colocated: node === "" ? 0 : (onNode.get(node) ?? 0),
+      since: readySince(p),
+      restarts: restarts(p),
+      created: Date.parse(p.metadata.creationTimestamp ?? "") || 0,
+    };
+  };
+  return [...pods]
+    .map((p) => ({ p, k: key(p) }))
+    .sort((a, b) => {
+      const x = a.k;
+      const y = b.k;
+      if (x.assigned !== y.assigned) return x.assigned - y.assigned;
+      if (x.phase !== y.phase) return x.phase - y.phase;
+      if (x.ready !== y.ready) return x.ready - y.ready;
+      if (x.cost !== y.cost) return x.cost - y.cost;
+      if (x.colocated !== y.colocated) return y.colocated - x.colocated;
+      if (x.ready === 1 && y.ready === 1 && x.since !== y.since) return y.since - x.since;
+      if (x.restarts !== y.restarts) return y.restarts - x.restarts;
+      return y.created - x.created;
+    })
+    .map((e) => e.p);
+}
+
+/** The pod a set's template makes (upstream GetPodFromTemplate). */
+export function podFromTemplate(set: KObject, kind: string, apiVersion: string): KObject {
+  const template = rec(rec(set["spec"])["template"]);
+  const meta = rec(template["metadata"]);
+  const labels = isRecord(meta["labels"]) ? (meta["labels"] as Record<string, string>) : {};
+  const annotations = isRecord(meta["annotations"]) ? (meta["annotations"] as Record<string, string>) : undefined;
+  const finalizers = Array.isArray(meta["finalizers"]) ? (meta["finalizers"] as string[]) : undefined;
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      generateName: `${set.metadata.name}-`,
+      namespace: set.metadata.namespace,
+      labels: { ...labels },
+      ...(annotations ? { annotations: { ...annotations } } : {}),
+      ...(finalizers ? { finalizers: [...finalizers] } : {}),
+      ownerReferences: [
+        {
+          apiVersion,
+          kind,
+          name: set.metadata.name ?? "",
+          uid: set.metadata.uid ?? "",
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: structuredClone(rec(template["spec"])),
+  };
+}
+
+interface Kind {
+  kind: "ReplicaSet" | "ReplicationController";
+  apiVersion: string;
+  sv: () => ServedVersion;
+  /** The set's selector as a matcher (RC: a plain map, defaulted to the template labels). */
+  selector: (set: KObject) => { matches(labels: Record<string, string>): boolean; empty: boolean };
+}
+
+export interface ReplicaSetControllerOptions {
+  now?: () => number;
+}
+
+export class ReplicaSetController {
+  private readonly client: LocalClient;
+  private readonly now: () => number;
+  private readonly kinds: Kind[];
+  private queue: WorkQueue;
+  private stops: Array<() => void> = [];
+
+  constructor(client: LocalClient, opts: ReplicaSetControllerOptions = {}) {
+    this.client = client;
+    this.now = opts.now ?? Date.now;
+    this.kinds = [
+      {
+        kind: "ReplicaSet",
+        apiVersion: "apps/v1",
+        sv: () => client.resource("apps", "v1", "replicasets"),
+        selector: (set) => {
+          const sel = rec(set["spec"])["selector"];
+          const s = labelSelectorFromObject(sel);
+          const r = rec(sel);
+          const empty =
+            Object.keys(rec(r["matchLabels"])).length === 0 &&
+            (!Array.isArray(r["matchExpressions"]) || r["matchExpressions"].length === 0);
+          return { matches: (l) => s.matches(l), empty };
+        },
+      },
+      {
+        kind: "ReplicationController",
+        apiVersion: "v1",
+        sv: () => client.resource("", "v1", "replicationcontrollers"),
+        selector: (set) => {
+          const sel = rec(rec(set["spec"])["selector"]) as Record<string, string>;
+          const s = selectorFromSet(sel);
+          return { matches: (l) => s.matches(l), empty: Object.keys(sel).length === 0 };
+        },
+      },
+    ];
+    this.queue = new WorkQueue("replicaset", (key) => this.reconcile(key));
+  }
+
+  private kindOf(name: string): Kind {
+    return this.kinds.find((k) => k.kind === name)!;
+  }
+
+  start(): void {
+    this.queue = new WorkQueue("replicaset", (key) => this.reconcile(key));
+    for (const k of this.kinds) {
+      const s = this.client.informer(k.sv(), (obj) => {
+        this.queue.add(`${k.kind}/${obj.metadata.namespace}/${obj.metadata.name}`);
+      });
+      this.stops.push(() => s.stop());
+    }
+    const pods = this.client.informer(this.client.resource("", "v1", "pods"), (pod) => {
+      const ref = controllerOf(pod);
+      if (ref && (ref.kind === "ReplicaSet" || ref.kind === "ReplicationController")) {
+        this.queue.add(`${ref.kind}/${pod.metadata.namespace}/${ref.name}`);
+        return;
+      }
+      // an orphan may be adopted by any matching set of its namespace
+      if (!ref) this.wakeMatching(pod);
+    });
+    this.stops.push(() => pods.stop());
+  }
+
+  stop(): void {
+    for (const s of this.stops) s();
+    this.stops = [];
+    this.queue.stop();
+  }
+
+  private wakeMatching(pod: KObject): void {
+    const labels = pod.metadata.labels ?? {};
+    for (const k of this.kinds) {
+      void this.client.list(k.sv(), pod.metadata.namespace).then((sets) => {
+        for (const c of sets) {
+          const sel = k.selector(c.obj);
+          if (!sel.empty && sel.matches(labels))
+            this.queue.add(`${k.kind}/${c.obj.metadata.namespace}/${c.obj.metadata.name}`);
+        }
+      });
+    }
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [kindName = "", ns = "", name = ""] = key.split("/");
+    const k = this.kindOf(kindName);
+    const set = this.client.get(k.sv(), ns, name);
+    if (!set) return undefined;
+    const podsSv = this.client.resource("", "v1", "pods");
+    const all = (await this.client.list(podsSv, ns)).map((c) => c.obj);
+    const sel = k.selector(set);
+    const owned = await this.claim(k, set, all, sel);
+    const active = owned.filter(isActive);
+    const spec = rec(set["spec"]);
+    const replicas = typeof spec["replicas"] === "number" ? spec["replicas"] : 1;
+    let failure: string | undefined;
+    if (!set.metadata.deletionTimestamp) {
+      const diff = active.length - replicas;
+      if (diff < 0) failure = await this.createPods(k, set, Math.min(-diff, BURST_REPLICAS));
+      else if (diff > 0) await this.deletePods(set, active, Math.min(diff, BURST_REPLICAS));
+    }
+    // status from what is there now (creates and deletes went through the same cache)
+    const now = this.now();
+    const current = (await this.client.list(podsSv, ns))
+      .map((c) => c.obj)
+      .filter((p) => controllerOf(p)?.uid === set.metadata.uid && isActive(p));
+    return this.writeStatus(k, set, current, failure, now);
+  }
+
+  /** Releases pods that no longer match, adopts matching orphans; returns the pods the set controls. */
+  private async claim(
+    k: Kind,
+    set: KObject,
+    pods: KObject[],
+    sel: { matches(l: Record<string, string>): boolean; empty: boolean },
+  ): Promise<KObject[]> {
+    const podsSv = this.client.resource("", "v1", "pods");
+    const out: KObject[] = [];
+    for (const pod of pods) {
+      const ref = controllerOf(pod);
+      const labels = pod.metadata.labels ?? {};
+      if (ref?.uid === set.metadata.uid) {
+        if (!sel.empty && sel.matches(labels)) out.push(pod);
+        else if (!pod.metadata.deletionTimestamp) await this.release(podsSv, pod, set);
+        continue;
+      }
+      if (ref || sel.empty || !sel.matches(labels)) continue;
+      if (pod.metadata.deletionTimestamp || set.metadata.deletionTimestamp) continue;
+      const adopted = await this.adopt(k, podsSv, pod, set);
+      if (adopted) out.push(adopted);
+    }
+    return out;
+  }
+
+  private async adopt(k: Kind, podsSv: ServedVersion, pod: KObject, set: KObject): Promise<KObject | undefined> {
+    let result: KObject | undefined;
+    try {
+      await this.client.update(podsSv, pod.metadata.namespace, pod.metadata.name ?? "", "", (o) => {
+        // someone else took it meanwhile: leave it
+        if (controllerOf(o)) throw new ApiError(409, "Conflict", "already controlled");
+        o.metadata.ownerReferences = [
+          ...(o.metadata.ownerReferences ?? []),
+          {
+            apiVersion: k.apiVersion,
+            kind: k.kind,
+            name: set.metadata.name ?? "",
+            uid: set.metadata.uid ?? "",
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ];
+        result = o;
+        return o;
+      });
+    } catch (err) {
+      if (err instanceof ApiError && (err.code === 404 || err.code === 409)) return undefined;
+      throw err;
+    }
+    return result;
+  }
+
+  private async release(podsSv: ServedVersion, pod: KObject, set: KObject): Promise<void> {
+    try {
+      await this.client.update(podsSv, pod.metadata.namespace, pod.metadata.name ?? "", "", (o) => {
+        o.metadata.ownerReferences = (o.metadata.ownerReferences ?? []).filter((r) => r.uid !== set.metadata.uid);
+        if (o.metadata.ownerReferences.length === 0) delete o.metadata.ownerReferences;
+        return o;
+      });
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 404)) throw err;
+    }
+  }
+
+  /** Creates `n` pods in batches of 1, 2, 4, ...; returns the first refusal's message, if any. */
+  private async createPods(k: Kind, set: KObject, n: number): Promise<string | undefined> {
+    const podsSv = this.client.resource("", "v1", "pods");
+    let left = n;
+    for (let batch = 1; left > 0; batch *= 2) {
+      const size = Math.min(batch, left);
+      const results = await Promise.allSettled(
+        Array.from({ length: size }, () =>
+          this.client.registry.create(podsSv, set.metadata.namespace, podFromTemplate(set, k.kind, k.apiVersion), {
+            dryRun: false,
+          }),
+        ),
+      );
+      for (const r of results) {
+        if (r.status === "fulfilled") {
+          await this.event(set, "Normal", "SuccessfulCreate", `Created pod: ${r.value.obj.metadata.name}`);
+        } else {
+          const message = r.reason instanceof Error ? r.reason.message : String(r.reason);
+          await this.event(set, "Warning", "FailedCreate", `Error creating: ${message}`);
+          // a refused batch stops the slow start, as upstream's
+          return message;
+        }
+      }
+      left -= size;
+    }
+    return undefined;
+  }
+
+  private async deletePods(set: KObject, active: KObject[], n: number): Promise<void> {
+    const podsSv = this.client.resource("", "v1", "pods");
+    const victims = rankForDeletion(active, active, this.now()).slice(0, n);
+    await Promise.all(
+      victims.map(async (p) => {
+        await this.client.delete(podsSv, p.metadata.namespace, p.metadata.name ?? "");
+        await this.event(set, "Normal", "SuccessfulDelete", `Deleted pod: ${p.metadata.name}`);
+      }),
+    );
+  }
+
+  private async writeStatus(
+    k: Kind,
+    set: KObject,
+    pods: KObject[],
+    failure: string | undefined,
+    now: number,
+  ): Promise<ReconcileResult> {
+    const spec = rec(set["spec"]);
+    const minReady = typeof spec["minReadySeconds"] === "number" ? spec["minReadySeconds"] : 0;
+    const templateLabels = rec(rec(rec(spec["template"])["metadata"])["labels"]) as Record<string, string>;
+    const fully = pods.filter((p) =>
+      Object.entries(templateLabels).every(([key, v]) => p.metadata.labels?.[key] === v),
+    ).length;
+    const ready = pods.filter(isReady).length;
+    const available = pods.filter((p) => isAvailable(p, minReady, now)).length;
+    // when will a ready pod become available?
+    let recheck: number | undefined;
+    if (minReady > 0) {
+      for (const p of pods) {
+        if (!isReady(p) || isAvailable(p, minReady, now)) continue;
+        const t = Date.parse(String(condition(p, "Ready")?.["lastTransitionTime"] ?? "")) + minReady * 1000 - now;
+        if (!Number.isNaN(t) && (recheck === undefined || t < recheck)) recheck = t;
+      }
+    }
+    const status = rec(set["status"]);
+    const conditions = (Array.isArray(status["conditions"]) ? status["conditions"].filter(isRecord) : []).filter(
+      (c) => c["type"] !== "ReplicaFailure" || failure !== undefined,
+    );
+    if (failure !== undefined) {
+      const prev = conditions.find((c) => c["type"] === "ReplicaFailure");
+      const cond = {
+        type: "ReplicaFailure",
+        status: "True",
+        lastTransitionTime: prev?.["lastTransitionTime"] ?? rfc3339(now),
+        reason: "FailedCreate",
+        message: failure,
+      };
+      const i = conditions.indexOf(prev as Rec);
+      if (i >= 0) conditions[i] = cond;
+      else conditions.push(cond);
+    }
+    const next: Rec = {
+      replicas: pods.length,
+      ...(fully > 0 ? { fullyLabeledReplicas: fully } : {}),
+      ...(ready > 0 ? { readyReplicas: ready } : {}),
+      ...(available > 0 ? { availableReplicas: available } : {}),
+      observedGeneration: set.metadata.generation ?? 1,
+      ...(conditions.length > 0 ? { conditions } : {}),
+    };
+    if (JSON.stringify(next) !== JSON.stringify(status)) {
+      await this.client
+        .update(k.sv(), set.metadata.namespace, set.metadata.name ?? "", "status", (o) => {
+          o["status"] = next;
+          return o;
+        })
+        .catch((err: unknown) => {
+          if (!(err instanceof ApiError && err.code === 404)) throw err;
+        });
+    }
+    if (failure !== undefined) return { requeueAfterMs: 5000 };
+    return recheck !== undefined ? { requeueAfterMs: recheck + 50 } : undefined;
+  }
+
+  private async event(obj: KObject, type: string, reason: string, message: string): Promise<void> {
+    const now = this.now();
+    const ns = obj.metadata.namespace ?? "default";
+    // upstream's names for the two controllers the events come from
+    const component = obj.kind === "ReplicationController" ? "replication-controller" : "replicaset-controller";
+    await this.client
+      .ensure(this.client.resource("", "v1", "events"), {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: {
+          name: `${obj.metadata.name}.${(now * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`,
+          namespace: ns,
+        },
+        involvedObject: {
+          kind: obj.kind,
+          apiVersion: obj.apiVersion,
+          namespace: ns,
+          name: obj.metadata.name,
+          uid: obj.metadata.uid,
+          resourceVersion: obj.metadata.resourceVersion,
+        },
+        reason,
+        message,
+        source: { component },
+        reportingComponent: component,
+        type,
+        count: 1,
+        firstTimestamp: rfc3339(now),
+        lastTimestamp: rfc3339(now),
+      })
+      .catch(() => undefined);
+  }
+}
