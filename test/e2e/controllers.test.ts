@@ -10,6 +10,7 @@ import { LocalClient } from "../../src/controllers/client.js";
 import { EventTTLController } from "../../src/controllers/eventttl/index.js";
 import { type Client, clientFor } from "./client.js";
 import { startCluster, type TestCluster } from "./harness.js";
+import { kubectlSkip } from "./support.js";
 
 async function eventually<T>(fn: () => Promise<T | undefined>, ms = 5000): Promise<T> {
   const end = Date.now() + ms;
@@ -95,5 +96,65 @@ describe("control-plane controllers", () => {
     assert.equal(cluster.server.elector.isLeader, true);
     assert.match(String(lease.spec["holderIdentity"]), /_[0-9a-f-]{36}$/);
     assert.match(String(lease.spec["renewTime"]), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+  });
+
+  it("kubectl create -f a ReplicaSet → its pods; kubectl scale brings it down; describe shows the events", {
+    skip: kubectlSkip(),
+  }, async () => {
+    const yaml = `apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: frontend
+  labels:
+    app: guestbook
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      tier: frontend
+  template:
+    metadata:
+      labels:
+        tier: frontend
+    spec:
+      containers:
+      - name: php-redis
+        image: busybox
+`;
+    assert.equal(
+      (await cluster.kubectl(["create", "-f", "-"], { stdin: yaml })).stdout.trim(),
+      "replicaset.apps/frontend created",
+    );
+    const row = await eventually(async () => {
+      const r = await cluster.kubectl(["get", "rs", "frontend", "--no-headers"]);
+      return /^frontend\s+3\s+3\s+0\s/.test(r.stdout) ? r.stdout : undefined;
+    });
+    assert.match(row, /^frontend\s+3\s+3\s+0\s+\S+/);
+    const names = (await cluster.kubectl(["get", "pods", "-l", "tier=frontend", "-o", "name"])).stdout
+      .trim()
+      .split("\n");
+    assert.equal(names.length, 3);
+    assert.ok(
+      names.every((n) => /^pod\/frontend-[a-z0-9]{5}$/.test(n)),
+      names.join(" "),
+    );
+    assert.equal(
+      (await cluster.kubectl(["scale", "rs", "frontend", "--replicas=1"])).stdout.trim(),
+      "replicaset.apps/frontend scaled",
+    );
+    await eventually(async () => {
+      const r = await cluster.kubectl(["get", "rs", "frontend", "--no-headers"]);
+      return /^frontend\s+1\s+1\s+0\s/.test(r.stdout) ? true : undefined;
+    });
+    const d = await cluster.kubectl(["describe", "rs", "frontend"]);
+    assert.match(
+      d.stdout,
+      /Normal\s+SuccessfulCreate\s+\S+\s+replicaset-controller\s+Created pod: frontend-[a-z0-9]{5}/,
+    );
+    assert.match(
+      d.stdout,
+      /Normal\s+SuccessfulDelete\s+\S+\s+replicaset-controller\s+Deleted pod: frontend-[a-z0-9]{5}/,
+    );
+    assert.match(d.stdout, /Replicas:\s+1 current \/ 1 desired/);
   });
 });

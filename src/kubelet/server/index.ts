@@ -366,13 +366,18 @@ export class KubeletServer {
     route: { namespace: string; pod: string; uid?: string },
   ): void {
     const method = req.method ?? "GET";
-    if (method !== "GET" && method !== "POST") return writeHttpError(socket, 405, "Method Not Allowed");
+    if (method !== "GET" && method !== "POST") {
+      writeHttpError(socket, 405, "Method Not Allowed");
+      return;
+    }
     if (!isSpdyUpgrade(req)) {
-      return writeHttpError(socket, 400, "port forwarding is served over SPDY/3.1 (portforward.k8s.io) only");
+      writeHttpError(socket, 400, "port forwarding is served over SPDY/3.1 (portforward.k8s.io) only");
+      return;
     }
     const pod = findPod(this.opts.pods.pods(), route.namespace, route.pod);
     if (!pod || (route.uid !== undefined && route.uid !== pod.metadata.uid)) {
-      return writeHttpError(socket, 404, "pod does not exist");
+      writeHttpError(socket, 404, "pod does not exist");
+      return;
     }
     const uid = pod.metadata.uid ?? "";
     servePortForward(
