@@ -12,6 +12,7 @@ import { LocalClient } from "../controllers/client.js";
 import { CrdController } from "../controllers/crd/index.js";
 import { DisruptionController } from "../controllers/disruption/index.js";
 import { EventTTLController } from "../controllers/eventttl/index.js";
+import { GarbageCollector } from "../controllers/garbagecollector/index.js";
 import { LeaderElector } from "../controllers/leaderelection.js";
 import { NamespaceController } from "../controllers/namespace/index.js";
 import { NodeIpamController } from "../controllers/nodeipam/index.js";
@@ -142,6 +143,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     new NodeLifecycleController(client, { gracePeriodMs: cfg.nodeMonitorGracePeriodMs }),
     new DisruptionController(client),
     new ReplicaSetController(client),
+    new GarbageCollector(client),
   ];
   await import("./bootstrap.js").then((m) =>
     m.bootstrap(client, { serviceIP, advertiseIP: host, port: api.port, caCert: pki.caCert, url }),

@@ -156,5 +156,35 @@ spec:
       /Normal\s+SuccessfulDelete\s+\S+\s+replicaset-controller\s+Deleted pod: frontend-[a-z0-9]{5}/,
     );
     assert.match(d.stdout, /Replicas:\s+1 current \/ 1 desired/);
+    // kubectl delete cascades (background): the garbage collector takes the pods
+    assert.equal(
+      (await cluster.kubectl(["delete", "rs", "frontend"])).stdout.trim(),
+      'replicaset.apps "frontend" deleted',
+    );
+    await eventually(async () => {
+      const r = await cluster.kubectl(["get", "pods", "-l", "tier=frontend", "-o", "name"]);
+      return r.stdout.trim() === "" ? true : undefined;
+    });
+    // --cascade=orphan keeps them, without the reference
+    await cluster.kubectl(["create", "-f", "-"], { stdin: yaml });
+    await eventually(async () => {
+      const r = await cluster.kubectl(["get", "pods", "-l", "tier=frontend", "-o", "name"]);
+      return r.stdout.trim().split("\n").length === 3 ? true : undefined;
+    });
+    await cluster.kubectl(["delete", "rs", "frontend", "--cascade=orphan"]);
+    const owners = await cluster.kubectl([
+      "get",
+      "pods",
+      "-l",
+      "tier=frontend",
+      "-o",
+      "jsonpath={range .items[*]}{.metadata.name}={.metadata.ownerReferences}{'\\n'}{end}",
+    ]);
+    const lines = owners.stdout.trim().split("\n");
+    assert.equal(lines.length, 3, owners.stdout);
+    assert.ok(
+      lines.every((l) => l.endsWith("=")),
+      owners.stdout,
+    );
   });
 });

@@ -163,6 +163,10 @@ export class ReplicaSetController {
   private readonly kinds: Kind[];
   private queue: WorkQueue;
   private stops: Array<() => void> = [];
+  /** Keys (`<kind>/<ns>/<name>`) of every set. */
+  private readonly sets = new Set<string>();
+  /** Pods without a controller, by uid, with the labels they were last matched with. */
+  private readonly orphans = new Map<string, string>();
 
   constructor(client: LocalClient, opts: ReplicaSetControllerOptions = {}) {
     this.client = client;
@@ -203,19 +207,28 @@ export class ReplicaSetController {
   start(): void {
     this.queue = new WorkQueue("replicaset", (key) => this.reconcile(key));
     for (const k of this.kinds) {
-      const s = this.client.informer(k.sv(), (obj) => {
-        this.queue.add(`${k.kind}/${obj.metadata.namespace}/${obj.metadata.name}`);
+      const s = this.client.informer(k.sv(), (obj, deleted) => {
+        const key = `${k.kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
+        if (deleted) this.sets.delete(key);
+        else this.sets.add(key);
+        this.queue.add(key);
       });
       this.stops.push(() => s.stop());
     }
-    const pods = this.client.informer(this.client.resource("", "v1", "pods"), (pod) => {
+    const pods = this.client.informer(this.client.resource("", "v1", "pods"), (pod, deleted) => {
+      const uid = pod.metadata.uid ?? "";
       const ref = controllerOf(pod);
+      if (deleted || ref) this.orphans.delete(uid);
       if (ref && (ref.kind === "ReplicaSet" || ref.kind === "ReplicationController")) {
         this.queue.add(`${ref.kind}/${pod.metadata.namespace}/${ref.name}`);
         return;
       }
-      // an orphan may be adopted by any matching set of its namespace
-      if (!ref) this.wakeMatching(pod);
+      // an orphan may be adopted by a matching set of its namespace: looked at when it appears or its labels change
+      if (ref || deleted) return;
+      const labels = JSON.stringify(pod.metadata.labels ?? {});
+      if (this.orphans.get(uid) === labels) return;
+      this.orphans.set(uid, labels);
+      this.wakeMatching(pod);
     });
     this.stops.push(() => pods.stop());
   }
@@ -223,19 +236,21 @@ export class ReplicaSetController {
   stop(): void {
     for (const s of this.stops) s();
     this.stops = [];
+    this.sets.clear();
+    this.orphans.clear();
     this.queue.stop();
   }
 
   private wakeMatching(pod: KObject): void {
     const labels = pod.metadata.labels ?? {};
-    for (const k of this.kinds) {
-      void this.client.list(k.sv(), pod.metadata.namespace).then((sets) => {
-        for (const c of sets) {
-          const sel = k.selector(c.obj);
-          if (!sel.empty && sel.matches(labels))
-            this.queue.add(`${k.kind}/${c.obj.metadata.namespace}/${c.obj.metadata.name}`);
-        }
-      });
+    for (const key of this.sets) {
+      const [kind = "", ns = "", name = ""] = key.split("/");
+      if (ns !== pod.metadata.namespace) continue;
+      const k = this.kindOf(kind);
+      const set = this.client.get(k.sv(), ns, name);
+      if (!set) continue;
+      const sel = k.selector(set);
+      if (!sel.empty && sel.matches(labels)) this.queue.add(key);
     }
   }
 
