@@ -476,7 +476,7 @@ describe("REST semantics (raw HTTP, memory store)", () => {
       { policy: "Orphan", finalizer: "orphan" },
     ];
     for (const { policy, finalizer } of policies) {
-      it(`propagationPolicy=${policy} adds the ${finalizer} finalizer and keeps the object`, async () => {
+      it(`propagationPolicy=${policy} adds the ${finalizer} finalizer; the garbage collector then completes the delete`, async () => {
         const ns = `prop-${policy.toLowerCase()}`;
         await namespace(ns);
         const base = `/apis/apps/v1/namespaces/${ns}/deployments`;
@@ -487,9 +487,15 @@ describe("REST semantics (raw HTTP, memory store)", () => {
           propagationPolicy: policy,
         });
         assert.ok(r.code === 200 || r.code === 202, describeReply(r));
-        const kept = await expectCode(200, "GET", `${base}/d`);
+        // the answer is the object as the delete left it: terminating, with the finalizer
+        const kept = bodyOf(r);
         assert.deepEqual(meta(kept)["finalizers"], [finalizer]);
         assert.match(String(meta(kept)["deletionTimestamp"]), RFC3339);
+        // with no dependents, the garbage collector drops the finalizer and the object goes
+        for (let i = 0; i < 100 && (await call("GET", `${base}/d`)).code === 200; i++) {
+          await new Promise((res) => setTimeout(res, 50));
+        }
+        assert.equal((await call("GET", `${base}/d`)).code, 404);
       });
     }
 
