@@ -13,6 +13,7 @@ import { CrdController } from "../controllers/crd/index.js";
 import { DisruptionController } from "../controllers/disruption/index.js";
 import { EventTTLController } from "../controllers/eventttl/index.js";
 import { GarbageCollector } from "../controllers/garbagecollector/index.js";
+import { JobController } from "../controllers/job/index.js";
 import { LeaderElector } from "../controllers/leaderelection.js";
 import { NamespaceController } from "../controllers/namespace/index.js";
 import { NodeIpamController } from "../controllers/nodeipam/index.js";
@@ -144,6 +145,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     new DisruptionController(client),
     new ReplicaSetController(client),
     new GarbageCollector(client),
+    new JobController(client),
   ];
   await import("./bootstrap.js").then((m) =>
     m.bootstrap(client, { serviceIP, advertiseIP: host, port: api.port, caCert: pki.caCert, url }),

@@ -288,6 +288,69 @@ describe("pods on the process runtime with the scheduler", { skip: kubectlSkip()
       },
     });
 
+  it("seed 000: a Job with completions 5 runs its pods one after another; kubectl delete job takes them", async () => {
+    const yaml = `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: pi
+spec:
+  completions: 5
+  template:
+    metadata:
+      name: pi
+    spec:
+      automountServiceAccountToken: false
+      containers:
+      - name: pi
+        image: perl
+        command: ["sh", "-c", "echo 3.14159265358979323846"]
+      restartPolicy: Never
+`;
+    assert.equal((await c.kubectl(["create", "-f", "-"], { stdin: yaml })).stdout.trim(), "job.batch/pi created");
+    const row = await until(
+      "5/5",
+      async () => {
+        const r = await c.kubectl(["get", "job", "pi", "--no-headers"]);
+        return /^pi\s+Complete\s+5\/5\s+\S+\s+\S+/.test(r.stdout) ? r.stdout : undefined;
+      },
+      90_000,
+    );
+    assert.match(row, /^pi\s+Complete\s+5\/5/);
+    const listed = await c.kubectl(["get", "pods", "-l", "job-name=pi", "--no-headers"]);
+    const lines = listed.stdout.trim().split("\n");
+    assert.equal(lines.length, 5, listed.stdout);
+    assert.ok(
+      lines.every((l) => /^pi-[a-z0-9]{5}\s+0\/1\s+Completed\s+0\s/.test(l)),
+      listed.stdout,
+    );
+    // one after another: each pod started after the previous one finished
+    const times = await c.kubectl([
+      "get",
+      "pods",
+      "-l",
+      "job-name=pi",
+      "-o",
+      "jsonpath={range .items[*]}{.status.containerStatuses[0].state.terminated.startedAt} {.status.containerStatuses[0].state.terminated.finishedAt}{'\\n'}{end}",
+    ]);
+    const spans = times.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" ").map((t) => Date.parse(t)) as [number, number])
+      .sort((a, b) => a[0] - b[0]);
+    assert.equal(spans.length, 5, times.stdout);
+    for (let i = 1; i < spans.length; i++) assert.ok(spans[i]![0] >= spans[i - 1]![1], times.stdout);
+    const first = lines[0]!.split(/\s+/)[0]!;
+    assert.equal((await c.kubectl(["logs", first])).stdout, "3.14159265358979323846\n");
+    const d = await c.kubectl(["describe", "job", "pi"]);
+    assert.match(d.stdout, /Pods Statuses:\s+0 Active \(0 Ready\) \/ 5 Succeeded \/ 0 Failed/);
+    assert.match(d.stdout, /Normal\s+Completed\s+\S+\s+job-controller\s+Job completed/);
+    assert.equal((await c.kubectl(["delete", "job", "pi"])).stdout.trim(), 'job.batch "pi" deleted');
+    await until("its pods gone", async () => {
+      const r = await c.kubectl(["get", "pods", "-l", "job-name=pi", "-o", "name"]);
+      return r.stdout.trim() === "" ? true : undefined;
+    });
+  });
+
   it("seed 004: a control-plane taint keeps pods Pending with upstream's message; untainting lets them run", async () => {
     const t = await c.kubectl(["taint", "node", "k8ts-node", "node-role.kubernetes.io/control-plane=:NoSchedule"]);
     assert.equal(t.stdout.trim(), "node/k8ts-node tainted");

@@ -1,0 +1,561 @@
+/**
+ * Job controller (upstream pkg/controller/job), the core of it:
+ * - pods from the template (`<job>-<random>`; Indexed: `<job>-<index>-<random>` with the
+ *   completion index annotation, label, JOB_COMPLETION_INDEX and hostname `<job>-<index>`), with the
+ *   labels the API gave the template (job-name, controller-uid, batch.kubernetes.io/*), a controller
+ *   reference and the `batch.kubernetes.io/job-tracking` finalizer;
+ * - counting as upstream's finalizer tracking, so no finished pod is counted twice or lost across
+ *   restarts: finished pods' uids go to status.uncountedTerminatedPods, then their finalizers are
+ *   removed, then the uids move into succeeded/failed. A pod being deleted before it succeeded
+ *   counts as failed; with restartPolicy OnFailure container restarts count as failures too;
+ * - parallelism and completions (none: done once a pod succeeded and none is left running),
+ *   backoffLimit with the pod-failure back-off (10 s doubling, at most 6 min, from the last
+ *   failure), activeDeadlineSeconds, suspend (active pods deleted; Suspended condition, startTime
+ *   reset on resume);
+ * - conditions as 1.31+: SuccessCriteriaMet / FailureTarget at once, Complete / Failed once no pod
+ *   is left running or terminating; completionTime; events as upstream's.
+ * Not yet: podFailurePolicy, successPolicy, backoffLimitPerIndex, podReplacementPolicy Failed,
+ * managedBy, adoption of orphans with manualSelector, ttlSecondsAfterFinished (its own controller).
+ */
+import { isRecord, type KObject, rfc3339 } from "../../api/types.js";
+import type { ServedVersion } from "../../apiserver/catalog.js";
+import { ApiError } from "../../apiserver/errors.js";
+import type { LocalClient } from "../client.js";
+import { type ReconcileResult, WorkQueue } from "../queue.js";
+import { controllerOf, isReady, rankForDeletion } from "../replicaset/index.js";
+
+type Rec = Record<string, unknown>;
+
+export const TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking";
+const INDEX_KEY = "batch.kubernetes.io/job-completion-index";
+const BACKOFF_BASE_MS = 10_000;
+const BACKOFF_MAX_MS = 6 * 60_000;
+
+function rec(v: unknown): Rec {
+  return isRecord(v) ? v : {};
+}
+
+function phaseOf(pod: KObject): string {
+  return String(rec(pod["status"])["phase"] ?? "");
+}
+
+/** How a pod counts for its Job (upstream: a pod being deleted before it succeeded has failed). */
+export function podOutcome(pod: KObject): "succeeded" | "failed" | "active" {
+  const phase = phaseOf(pod);
+  if (phase === "Succeeded") return "succeeded";
+  if (phase === "Failed" || pod.metadata.deletionTimestamp) return "failed";
+  return "active";
+}
+
+/** The pod-failure back-off after `failures` failures (10 s, 20 s, 40 s, ... at most 6 min). */
+export function failureBackoffMs(failures: number): number {
+  if (failures <= 0) return 0;
+  return Math.min(BACKOFF_BASE_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
+}
+
+/** Completed indexes as upstream writes them: sorted, ranges folded ("0-2,4"). */
+export function formatIndexes(indexes: Iterable<number>): string {
+  const sorted = [...new Set(indexes)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(",");
+}
+
+/** The indexes in a completedIndexes string. */
+export function parseIndexes(s: unknown): Set<number> {
+  const out = new Set<number>();
+  if (typeof s !== "string" || s === "") return out;
+  for (const part of s.split(",")) {
+    const [a, b] = part.split("-").map(Number);
+    if (a === undefined || Number.isNaN(a)) continue;
+    for (let i = a; i <= (b === undefined || Number.isNaN(b) ? a : b); i++) out.add(i);
+  }
+  return out;
+}
+
+function indexOf(pod: KObject): number | undefined {
+  const v = pod.metadata.annotations?.[INDEX_KEY] ?? pod.metadata.labels?.[INDEX_KEY];
+  const n = v === undefined ? Number.NaN : Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** The pod a Job's template makes; `index` for Indexed jobs. */
+export function jobPod(job: KObject, index: number | undefined): KObject {
+  const template = rec(rec(job["spec"])["template"]);
+  const meta = rec(template["metadata"]);
+  const labels = { ...(rec(meta["labels"]) as Record<string, string>) };
+  const annotations = { ...(rec(meta["annotations"]) as Record<string, string>) };
+  const spec = structuredClone(rec(template["spec"]));
+  const name = job.metadata.name ?? "";
+  if (index !== undefined) {
+    labels[INDEX_KEY] = String(index);
+    annotations[INDEX_KEY] = String(index);
+    spec["hostname"] ??= `${name}-${index}`;
+    const env = {
+      name: "JOB_COMPLETION_INDEX",
+      valueFrom: { fieldRef: { fieldPath: `metadata.labels['${INDEX_KEY}']` } },
+    };
+    for (const key of ["containers", "initContainers"]) {
+      const list = spec[key];
+      if (!Array.isArray(list)) continue;
+      for (const c of list) {
+        if (!isRecord(c)) continue;
+        const e = Array.isArray(c["env"]) ? c["env"] : [];
+        if (!e.some((x) => isRecord(x) && x["name"] === "JOB_COMPLETION_INDEX")) c["env"] = [...e, env];
+      }
+    }
+  }
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      generateName: index === undefined ? `${name}-` : `${name}-${index}-`,
+      namespace: job.metadata.namespace,
+      labels,
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+      finalizers: [TRACKING_FINALIZER],
+      ownerReferences: [
+        {
+          apiVersion: "batch/v1",
+          kind: "Job",
+          name,
+          uid: job.metadata.uid ?? "",
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec,
+  };
+}
+
+function conditionsOf(job: KObject): Rec[] {
+  const c = rec(job["status"])["conditions"];
+  return Array.isArray(c) ? c.filter(isRecord) : [];
+}
+
+function hasCondition(job: KObject, type: string): boolean {
+  return conditionsOf(job).some((c) => c["type"] === type && c["status"] === "True");
+}
+
+export function isFinished(job: KObject): boolean {
+  return hasCondition(job, "Complete") || hasCondition(job, "Failed");
+}
+
+function setCondition(conds: Rec[], type: string, status: string, reason: string, message: string, now: number): Rec[] {
+  const at = rfc3339(now);
+  const i = conds.findIndex((c) => c["type"] === type);
+  const cond: Rec = { type, status, lastProbeTime: at, lastTransitionTime: at, reason, message };
+  if (i < 0) return [...conds, cond];
+  const prev = conds[i]!;
+  if (prev["status"] === status && prev["reason"] === reason) return conds;
+  return conds.map((c, j) => (j === i ? cond : c));
+}
+
+export interface JobControllerOptions {
+  now?: () => number;
+}
+
+export class JobController {
+  private readonly client: LocalClient;
+  private readonly now: () => number;
+  private queue: WorkQueue;
+  private stops: Array<() => void> = [];
+
+  constructor(client: LocalClient, opts: JobControllerOptions = {}) {
+    this.client = client;
+    this.now = opts.now ?? Date.now;
+    this.queue = new WorkQueue("job", (key) => this.reconcile(key));
+  }
+
+  private jobs(): ServedVersion {
+    return this.client.resource("batch", "v1", "jobs");
+  }
+
+  private pods(): ServedVersion {
+    return this.client.resource("", "v1", "pods");
+  }
+
+  start(): void {
+    this.queue = new WorkQueue("job", (key) => this.reconcile(key));
+    const a = this.client.informer(this.jobs(), (job) =>
+      this.queue.add(`${job.metadata.namespace}/${job.metadata.name}`),
+    );
+    const b = this.client.informer(this.pods(), (pod) => {
+      const ref = controllerOf(pod);
+      if (ref?.kind === "Job") this.queue.add(`${pod.metadata.namespace}/${ref.name}`);
+      else if ((pod.metadata.finalizers ?? []).includes(TRACKING_FINALIZER) && pod.metadata.deletionTimestamp) {
+        // a tracked pod whose Job reference is gone: nothing will count it, let it go
+        void this.removeFinalizers([pod]);
+      }
+    });
+    this.stops = [() => a.stop(), () => b.stop()];
+  }
+
+  stop(): void {
+    for (const s of this.stops) s();
+    this.stops = [];
+    this.queue.stop();
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [ns = "", name = ""] = key.split("/");
+    const job = this.client.get(this.jobs(), ns, name);
+    const all = (await this.client.list(this.pods(), ns)).map((c) => c.obj);
+    if (!job) {
+      // the Job is gone: its pods must not keep the tracking finalizer (the garbage collector deletes them)
+      await this.removeFinalizers(
+        all.filter((p) => controllerOf(p)?.kind === "Job" && controllerOf(p)?.name === name && !this.ownerAlive(p)),
+      );
+      return undefined;
+    }
+    const uid = job.metadata.uid ?? "";
+    const pods = all.filter((p) => controllerOf(p)?.uid === uid);
+    if (job.metadata.deletionTimestamp || isFinished(job)) {
+      await this.track(job, pods);
+      return undefined;
+    }
+    return this.sync(job, pods);
+  }
+
+  private ownerAlive(pod: KObject): boolean {
+    const ref = controllerOf(pod);
+    if (!ref) return false;
+    const job = this.client.get(this.jobs(), pod.metadata.namespace, ref.name);
+    return job?.metadata.uid === ref.uid;
+  }
+
+  /**
+   * Counts finished pods as upstream's trackJobStatusAndRemoveFinalizers: uids into
+   * uncountedTerminatedPods, finalizers off, uids into the counters. Returns the job as written.
+   */
+  private async track(job: KObject, pods: KObject[]): Promise<KObject> {
+    const status = rec(job["status"]);
+    const uncounted = rec(status["uncountedTerminatedPods"]);
+    const uSucceeded = new Set((Array.isArray(uncounted["succeeded"]) ? uncounted["succeeded"] : []).map(String));
+    const uFailed = new Set((Array.isArray(uncounted["failed"]) ? uncounted["failed"] : []).map(String));
+    const finishedTracked = pods.filter(
+      (p) => podOutcome(p) !== "active" && (p.metadata.finalizers ?? []).includes(TRACKING_FINALIZER),
+    );
+    const fresh = finishedTracked.filter(
+      (p) => !uSucceeded.has(p.metadata.uid ?? "") && !uFailed.has(p.metadata.uid ?? ""),
+    );
+    let current = job;
+    if (fresh.length > 0) {
+      for (const p of fresh) (podOutcome(p) === "succeeded" ? uSucceeded : uFailed).add(p.metadata.uid ?? "");
+      current = await this.writeStatus(job, (s) => {
+        s["uncountedTerminatedPods"] = { succeeded: [...uSucceeded], failed: [...uFailed] };
+      });
+    }
+    await this.removeFinalizers(finishedTracked);
+    if (uSucceeded.size + uFailed.size === 0) return current;
+    // a uid is counted once its pod no longer holds the finalizer (or is gone)
+    const stillHeld = new Set(
+      (await this.client.list(this.pods(), job.metadata.namespace))
+        .map((c) => c.obj)
+        .filter((p) => (p.metadata.finalizers ?? []).includes(TRACKING_FINALIZER))
+        .map((p) => p.metadata.uid ?? ""),
+    );
+    const indexed = rec(job["spec"])["completionMode"] === "Indexed";
+    const doneIndexes = parseIndexes(status["completedIndexes"]);
+    for (const p of pods) {
+      if (uSucceeded.has(p.metadata.uid ?? "") && !stillHeld.has(p.metadata.uid ?? "")) {
+        const i = indexOf(p);
+        if (i !== undefined) doneIndexes.add(i);
+      }
+    }
+    const countS = [...uSucceeded].filter((u) => !stillHeld.has(u));
+    const countF = [...uFailed].filter((u) => !stillHeld.has(u));
+    if (countS.length + countF.length === 0) return current;
+    const completions = rec(job["spec"])["completions"];
+    return this.writeStatus(current, (s) => {
+      const leftS = [...uSucceeded].filter((u) => stillHeld.has(u));
+      const leftF = [...uFailed].filter((u) => stillHeld.has(u));
+      s["uncountedTerminatedPods"] = {
+        ...(leftS.length > 0 ? { succeeded: leftS } : {}),
+        ...(leftF.length > 0 ? { failed: leftF } : {}),
+      };
+      if (indexed) {
+        // only indexes below completions count, each once
+        const valid = [...doneIndexes].filter((i) => typeof completions !== "number" || i < completions);
+        s["completedIndexes"] = formatIndexes(valid);
+        s["succeeded"] = valid.length;
+      } else if (countS.length > 0) s["succeeded"] = Number(s["succeeded"] ?? 0) + countS.length;
+      if (countF.length > 0) s["failed"] = Number(s["failed"] ?? 0) + countF.length;
+    });
+  }
+
+  private async sync(job: KObject, podsIn: KObject[]): Promise<ReconcileResult> {
+    const now = this.now();
+    const spec = rec(job["spec"]);
+    let current = await this.track(job, podsIn);
+    const pods = (await this.client.list(this.pods(), job.metadata.namespace))
+      .map((c) => c.obj)
+      .filter((p) => controllerOf(p)?.uid === job.metadata.uid);
+    const status = rec(current["status"]);
+    const active = pods.filter((p) => podOutcome(p) === "active");
+    const terminating = pods.filter(
+      (p) => p.metadata.deletionTimestamp && phaseOf(p) !== "Succeeded" && phaseOf(p) !== "Failed",
+    );
+    // (succeeded pods not counted yet, should their finalizer removal have failed, count here too)
+    const uncounted = rec(status["uncountedTerminatedPods"]);
+    const succeeded =
+      Number(status["succeeded"] ?? 0) + (Array.isArray(uncounted["succeeded"]) ? uncounted["succeeded"].length : 0);
+    const restartsOnFailure =
+      rec(rec(spec["template"])["spec"])["restartPolicy"] === "OnFailure"
+        ? active.reduce((n, p) => {
+            const cs = rec(p["status"])["containerStatuses"];
+            return n + (Array.isArray(cs) ? cs.reduce((m, c) => m + (Number(rec(c)["restartCount"]) || 0), 0) : 0);
+          }, 0)
+        : 0;
+    const failed = Number(status["failed"] ?? 0) + restartsOnFailure;
+    const completions = typeof spec["completions"] === "number" ? spec["completions"] : undefined;
+    const parallelism = typeof spec["parallelism"] === "number" ? spec["parallelism"] : 1;
+    const backoffLimit = typeof spec["backoffLimit"] === "number" ? spec["backoffLimit"] : 6;
+    const deadline = typeof spec["activeDeadlineSeconds"] === "number" ? spec["activeDeadlineSeconds"] : undefined;
+    const suspended = spec["suspend"] === true;
+    const indexed = spec["completionMode"] === "Indexed";
+    let conds = conditionsOf(current);
+
+    // suspend / resume
+    if (suspended) {
+      await this.deletePods(job, active);
+      if (!hasCondition(current, "Suspended")) {
+        await this.event(job, "Normal", "Suspended", "Job suspended");
+      }
+      await this.writeStatus(current, (s) => {
+        s["conditions"] = setCondition(conds, "Suspended", "True", "JobSuspended", "Job suspended", now);
+        s["active"] = 0;
+        s["ready"] = 0;
+        s["terminating"] = terminating.length + active.length;
+        delete s["startTime"];
+      });
+      return undefined;
+    }
+    const resumed = conds.some((c) => c["type"] === "Suspended" && c["status"] === "True");
+    if (resumed) {
+      conds = setCondition(conds, "Suspended", "False", "JobResumed", "Job resumed", now);
+      await this.event(job, "Normal", "Resumed", "Job resumed");
+    }
+    const startTime = !resumed && typeof status["startTime"] === "string" ? status["startTime"] : rfc3339(now);
+
+    // finished?
+    let failure: { reason: string; message: string } | undefined;
+    if (conds.some((c) => c["type"] === "FailureTarget" && c["status"] === "True")) {
+      const c = conds.find((x) => x["type"] === "FailureTarget")!;
+      failure = { reason: String(c["reason"]), message: String(c["message"]) };
+    } else if (failed > backoffLimit) {
+      failure = { reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit" };
+    } else if (deadline !== undefined && now - Date.parse(startTime) >= deadline * 1000) {
+      failure = { reason: "DeadlineExceeded", message: "Job was active longer than specified deadline" };
+    }
+    const complete =
+      !failure && (completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0);
+    if (failure) {
+      await this.deletePods(job, active);
+      const settled = active.length === 0 && terminating.length === 0;
+      if (!hasCondition(current, "FailureTarget")) {
+        await this.event(job, "Warning", failure.reason, failure.message);
+      }
+      await this.writeStatus(current, (s) => {
+        let c = setCondition(conds, "FailureTarget", "True", failure.reason, failure.message, now);
+        if (settled) c = setCondition(c, "Failed", "True", failure.reason, failure.message, now);
+        s["conditions"] = c;
+        s["active"] = 0;
+        s["ready"] = 0;
+        s["terminating"] = terminating.length + active.length;
+        s["startTime"] = startTime;
+      });
+      return settled ? undefined : { requeueAfterMs: 1000 };
+    }
+    if (complete) {
+      // (a work-queue job with completions unset: once one succeeded, the rest are not waited for)
+      const settled = active.length === 0 && terminating.length === 0;
+      const msg = "Reached expected number of succeeded pods";
+      await this.writeStatus(current, (s) => {
+        let c = setCondition(conds, "SuccessCriteriaMet", "True", "CompletionsReached", msg, now);
+        if (settled) c = setCondition(c, "Complete", "True", "CompletionsReached", msg, now);
+        s["conditions"] = c;
+        s["active"] = active.length;
+        s["ready"] = active.filter(isReady).length;
+        s["terminating"] = terminating.length;
+        s["startTime"] = startTime;
+        if (settled) s["completionTime"] = rfc3339(now);
+      });
+      if (settled) await this.event(job, "Normal", "Completed", "Job completed");
+      return settled ? undefined : { requeueAfterMs: 1000 };
+    }
+
+    // how many should run
+    let want: number;
+    if (completions === undefined) want = succeeded > 0 ? 0 : parallelism;
+    else want = Math.min(parallelism, completions - succeeded);
+    let result: ReconcileResult;
+    if (active.length > want) {
+      await this.deletePods(job, rankForDeletion(active, active, now).slice(0, active.length - want));
+    } else if (active.length < want) {
+      const lastFailure = this.lastFailureAt(pods);
+      const wait = lastFailure === undefined ? 0 : lastFailure + failureBackoffMs(Number(status["failed"] ?? 0)) - now;
+      if (wait > 0) result = { requeueAfterMs: wait + 50 };
+      else {
+        const indexes = indexed ? this.freeIndexes(current, pods, completions ?? 0, want - active.length) : undefined;
+        await this.createPods(job, indexes ?? Array.from({ length: want - active.length }, () => undefined));
+      }
+    }
+    current = await this.writeStatus(current, (s) => {
+      s["conditions"] = conds;
+      if (conds.length === 0) delete s["conditions"];
+      s["startTime"] = startTime;
+      s["ready"] = active.filter(isReady).length;
+      s["terminating"] = terminating.length;
+    });
+    // active counts what exists after the creates and deletes
+    const after = (await this.client.list(this.pods(), job.metadata.namespace))
+      .map((c) => c.obj)
+      .filter((p) => controllerOf(p)?.uid === job.metadata.uid && podOutcome(p) === "active");
+    await this.writeStatus(current, (s) => {
+      s["active"] = after.length;
+    });
+    if (deadline !== undefined) {
+      const left = Date.parse(startTime) + deadline * 1000 - now;
+      if (result === undefined || (result.requeueAfterMs ?? Number.POSITIVE_INFINITY) > left) {
+        result = { requeueAfterMs: Math.max(0, left) + 50 };
+      }
+    }
+    return result;
+  }
+
+  private lastFailureAt(pods: KObject[]): number | undefined {
+    let last: number | undefined;
+    for (const p of pods) {
+      if (phaseOf(p) !== "Failed") continue;
+      let t = Number.NaN;
+      const cs = rec(p["status"])["containerStatuses"];
+      if (Array.isArray(cs)) {
+        for (const c of cs) {
+          const f = Date.parse(String(rec(rec(rec(c)["state"])["terminated"])["finishedAt"] ?? ""));
+          if (!Number.isNaN(f) && (Number.isNaN(t) || f > t)) t = f;
+        }
+      }
+      if (Number.isNaN(t)) t = Date.parse(p.metadata.creationTimestamp ?? "");
+      if (!Number.isNaN(t) && (last === undefined || t > last)) last = t;
+    }
+    return last;
+  }
+
+  /** The lowest indexes neither completed (counted or not yet) nor running. */
+  private freeIndexes(job: KObject, pods: KObject[], completions: number, n: number): number[] {
+    const done = parseIndexes(rec(job["status"])["completedIndexes"]);
+    const running = new Set(
+      pods
+        .filter((p) => podOutcome(p) !== "failed")
+        .map(indexOf)
+        .filter((i): i is number => i !== undefined),
+    );
+    const out: number[] = [];
+    for (let i = 0; i < completions && out.length < n; i++) if (!done.has(i) && !running.has(i)) out.push(i);
+    return out;
+  }
+
+  private async createPods(job: KObject, indexes: Array<number | undefined>): Promise<void> {
+    for (let batch = 1, at = 0; at < indexes.length; batch *= 2) {
+      const slice = indexes.slice(at, at + batch);
+      at += slice.length;
+      const results = await Promise.allSettled(
+        slice.map((i) =>
+          this.client.registry.create(this.pods(), job.metadata.namespace, jobPod(job, i), { dryRun: false }),
+        ),
+      );
+      for (const r of results) {
+        if (r.status === "fulfilled")
+          await this.event(job, "Normal", "SuccessfulCreate", `Created pod: ${r.value.obj.metadata.name}`);
+        else {
+          await this.event(
+            job,
+            "Warning",
+            "FailedCreate",
+            `Error creating: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`,
+          );
+          return;
+        }
+      }
+    }
+  }
+
+  private async deletePods(job: KObject, pods: KObject[]): Promise<void> {
+    await Promise.all(
+      pods.map(async (p) => {
+        await this.client.delete(this.pods(), p.metadata.namespace, p.metadata.name ?? "");
+        await this.event(job, "Normal", "SuccessfulDelete", `Deleted pod: ${p.metadata.name}`);
+      }),
+    );
+  }
+
+  private async removeFinalizers(pods: KObject[]): Promise<void> {
+    await Promise.all(
+      pods.map((p) =>
+        this.client
+          .update(this.pods(), p.metadata.namespace, p.metadata.name ?? "", "", (o) => {
+            if (o.metadata.uid !== p.metadata.uid) throw new ApiError(409, "Conflict", "recreated");
+            o.metadata.finalizers = (o.metadata.finalizers ?? []).filter((f) => f !== TRACKING_FINALIZER);
+            if (o.metadata.finalizers.length === 0) delete o.metadata.finalizers;
+            return o;
+          })
+          .catch((err: unknown) => {
+            if (!(err instanceof ApiError && (err.code === 404 || err.code === 409))) throw err;
+          }),
+      ),
+    );
+  }
+
+  /** Writes the job's status through `edit` (on the current status); returns the job as stored. */
+  private async writeStatus(job: KObject, edit: (status: Rec) => void): Promise<KObject> {
+    const before = JSON.stringify(rec(job["status"]));
+    const probe = structuredClone(rec(job["status"]));
+    edit(probe);
+    if (JSON.stringify(probe) === before) return job;
+    await this.client.update(this.jobs(), job.metadata.namespace, job.metadata.name ?? "", "status", (o) => {
+      const s = structuredClone(rec(o["status"]));
+      edit(s);
+      o["status"] = s;
+      return o;
+    });
+    return this.client.get(this.jobs(), job.metadata.namespace, job.metadata.name ?? "") ?? job;
+  }
+
+  private async event(obj: KObject, type: string, reason: string, message: string): Promise<void> {
+    const now = this.now();
+    const ns = obj.metadata.namespace ?? "default";
+    await this.client
+      .ensure(this.client.resource("", "v1", "events"), {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: {
+          name: `${obj.metadata.name}.${(now * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`,
+          namespace: ns,
+        },
+        involvedObject: {
+          kind: "Job",
+          apiVersion: "batch/v1",
+          namespace: ns,
+          name: obj.metadata.name,
+          uid: obj.metadata.uid,
+          resourceVersion: obj.metadata.resourceVersion,
+        },
+        reason,
+        message,
+        source: { component: "job-controller" },
+        reportingComponent: "job-controller",
+        type,
+        count: 1,
+        firstTimestamp: rfc3339(now),
+        lastTimestamp: rfc3339(now),
+      })
+      .catch(() => undefined);
+  }
+}
