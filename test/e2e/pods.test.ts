@@ -314,7 +314,13 @@ spec:
         return /^pi\s+Complete\s+5\/5\s+\S+\s+\S+/.test(r.stdout) ? r.stdout : undefined;
       },
       90_000,
-    );
+    ).catch(async (err: unknown) => {
+      // say where it stood
+      const pods = await c.kubectl(["get", "pods", "-l", "job-name=pi", "-o", "wide"]);
+      const job = await c.kubectl(["get", "job", "pi", "-o", "jsonpath={.status}"]);
+      const ev = await c.kubectl(["get", "events", "--sort-by=.lastTimestamp"]);
+      throw new Error(`${String(err)}\npods:\n${pods.stdout}\njob status: ${job.stdout}\nevents:\n${ev.stdout}`);
+    });
     assert.match(row, /^pi\s+Complete\s+5\/5/);
     const listed = await c.kubectl(["get", "pods", "-l", "job-name=pi", "--no-headers"]);
     const lines = listed.stdout.trim().split("\n");
