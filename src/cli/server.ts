@@ -22,6 +22,7 @@ import { ReplicaSetController } from "../controllers/replicaset/index.js";
 import { ResourceQuotaController } from "../controllers/resourcequota/index.js";
 import { RootCACertPublisher } from "../controllers/rootcacert/index.js";
 import { ServiceAccountController } from "../controllers/serviceaccount/index.js";
+import { TTLAfterFinishedController } from "../controllers/ttlafterfinished/index.js";
 import type { RuntimeChoice } from "../kubelet/agent.js";
 import type { EmbeddedAgent } from "../kubelet/embedded.js";
 import { defaultSans, ensurePki, ensureServiceAccountKey, kubeconfig } from "../pki/index.js";
@@ -146,6 +147,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     new ReplicaSetController(client),
     new GarbageCollector(client),
     new JobController(client),
+    new TTLAfterFinishedController(client),
   ];
   await import("./bootstrap.js").then((m) =>
     m.bootstrap(client, { serviceIP, advertiseIP: host, port: api.port, caCert: pki.caCert, url }),

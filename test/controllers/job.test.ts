@@ -18,6 +18,7 @@ import {
   TRACKING_FINALIZER,
 } from "../../src/controllers/job/index.js";
 import { controllerOf } from "../../src/controllers/replicaset/index.js";
+import { expiresAt, TTLAfterFinishedController } from "../../src/controllers/ttlafterfinished/index.js";
 import { MemoryStore } from "../../src/store/index.js";
 
 process.env["K8TS_LOG"] ??= "error";
@@ -65,6 +66,26 @@ describe("job controller parts", () => {
   });
 });
 
+describe("TTL after finished", () => {
+  it("expires ttlSecondsAfterFinished after the Complete or Failed transition, not before it finished", () => {
+    const job = (conds: Array<Record<string, unknown>>, ttl?: number): KObject => ({
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name: "j" },
+      spec: ttl === undefined ? {} : { ttlSecondsAfterFinished: ttl },
+      status: { conditions: conds },
+    });
+    const done = { type: "Complete", status: "True", lastTransitionTime: "2026-06-01T12:00:00Z" };
+    assert.equal(expiresAt(job([done], 100)), Date.parse("2026-06-01T12:01:40Z"));
+    assert.equal(expiresAt(job([{ ...done, type: "Failed" }], 0)), Date.parse("2026-06-01T12:00:00Z"));
+    assert.equal(expiresAt(job([done])), undefined);
+    assert.equal(
+      expiresAt(job([{ type: "SuccessCriteriaMet", status: "True", lastTransitionTime: "2026-06-01T12:00:00Z" }], 5)),
+      undefined,
+    );
+  });
+});
+
 describe("JobController on a registry", () => {
   const store = new MemoryStore();
   const cache = new WatchCache(store);
@@ -73,6 +94,7 @@ describe("JobController on a registry", () => {
   const client = new LocalClient(new Catalog(), registry);
   const ctl = new JobController(client);
   const gc = new GarbageCollector(client);
+  const ttl = new TTLAfterFinishedController(client);
   const keepAlive = setInterval(() => undefined, 1000);
   const jobs = () => client.resource("batch", "v1", "jobs");
   const pods = () => client.resource("", "v1", "pods");
@@ -143,10 +165,12 @@ describe("JobController on a registry", () => {
     });
     ctl.start();
     gc.start();
+    ttl.start();
   });
   after(() => {
     ctl.stop();
     gc.stop();
+    ttl.stop();
     clearInterval(keepAlive);
   });
 
@@ -239,6 +263,19 @@ describe("JobController on a registry", () => {
     assert.equal(status("idx")["completedIndexes"], "0-2");
     assert.equal(status("idx")["succeeded"], 3);
     assert.equal(status("idx")["failed"], 1);
+  });
+
+  it("ttlSecondsAfterFinished: a finished Job is deleted with its pods once the TTL has passed", async () => {
+    await create("short", { ttlSecondsAfterFinished: 1 });
+    const [p] = await until("1 running", async () =>
+      (await running("short")).length === 1 ? running("short") : undefined,
+    );
+    await finish(p!, "Succeeded");
+    await until("Complete", () => cond("short", "Complete"));
+    const uid = client.get(jobs(), "default", "short")?.metadata.uid;
+    await until("the Job gone", () => (client.get(jobs(), "default", "short") ? undefined : true), 15_000);
+    const left = (await client.list(pods(), "default")).filter((c) => controllerOf(c.obj)?.uid === uid);
+    assert.equal(left.length, 0);
   });
 
   it("deleting a Job takes its pods (finalizers released, garbage collected)", async () => {
