@@ -10,6 +10,7 @@ import { defaultAdmissionOptions, firstServiceIP } from "../apiserver/admission.
 import { ApiServer, type User } from "../apiserver/server.js";
 import { LocalClient } from "../controllers/client.js";
 import { CrdController } from "../controllers/crd/index.js";
+import { CronJobController } from "../controllers/cronjob/index.js";
 import { DisruptionController } from "../controllers/disruption/index.js";
 import { EventTTLController } from "../controllers/eventttl/index.js";
 import { GarbageCollector } from "../controllers/garbagecollector/index.js";
@@ -148,6 +149,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     new GarbageCollector(client),
     new JobController(client),
     new TTLAfterFinishedController(client),
+    new CronJobController(client),
   ];
   await import("./bootstrap.js").then((m) =>
     m.bootstrap(client, { serviceIP, advertiseIP: host, port: api.port, caCert: pki.caCert, url }),

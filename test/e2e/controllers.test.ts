@@ -187,4 +187,52 @@ spec:
       owners.stdout,
     );
   });
+
+  it("seed 000's batch/v1beta1 CronJob makes hello-<minutes since epoch> at the next minute; delete takes its Jobs", {
+    skip: kubectlSkip(),
+    timeout: 120_000,
+  }, async () => {
+    const yaml = `apiVersion: batch/v1beta1
+kind: CronJob
+metadata:
+  name: hello
+spec:
+  schedule: "*/1 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+          - name: hello
+            image: busybox
+            args:
+            - /bin/sh
+            - -c
+            - date; echo Hello from the Kubernetes cluster
+          restartPolicy: OnFailure
+`;
+    const created = await cluster.kubectl(["create", "-f", "-"], { stdin: yaml });
+    assert.equal(created.stdout.trim(), "cronjob.batch/hello created");
+    const job = await eventually(async () => {
+      const r = await cluster.kubectl(["get", "jobs", "-o", "name"]);
+      const m = /job\.batch\/(hello-(\d+))/.exec(r.stdout);
+      return m ? { name: m[1]!, minutes: Number(m[2]) } : undefined;
+    }, 75_000);
+    // the name is the scheduled minute, which has just passed
+    const nowMin = Math.floor(Date.now() / 60_000);
+    assert.ok(nowMin - job.minutes <= 1, `${job.name} vs minute ${nowMin}`);
+    const row = await eventually(async () => {
+      const r = await cluster.kubectl(["get", "cronjob", "hello", "--no-headers"]);
+      return /^hello\s+\*\/1 \* \* \* \*\s+<none>\s+False\s+1\s+\d+s\s+\S+/.test(r.stdout) ? r.stdout : undefined;
+    });
+    assert.match(row, /^hello\s+\*\/1 \* \* \* \*/);
+    assert.equal(
+      (await cluster.kubectl(["delete", "cronjob", "hello"])).stdout.trim(),
+      'cronjob.batch "hello" deleted',
+    );
+    await eventually(async () => {
+      const r = await cluster.kubectl(["get", "jobs", "-o", "name"]);
+      return r.stdout.includes(job.name) ? undefined : true;
+    }, 20_000);
+  });
 });
