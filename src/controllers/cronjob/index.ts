@@ -14,6 +14,7 @@ import { isRecord, type KObject, rfc3339 } from "../../api/types.js";
 import type { ServedVersion } from "../../apiserver/catalog.js";
 import { ApiError } from "../../apiserver/errors.js";
 import type { LocalClient } from "../client.js";
+import { recordEvent } from "../events.js";
 import { isFinished } from "../job/index.js";
 import { type ReconcileResult, WorkQueue } from "../queue.js";
 import { controllerOf } from "../replicaset/index.js";
@@ -294,34 +295,15 @@ export class CronJobController {
   }
 
   private async event(obj: KObject, type: string, reason: string, message: string): Promise<void> {
-    const now = this.now();
-    const ns = obj.metadata.namespace ?? "default";
-    await this.client
-      .ensure(this.client.resource("", "v1", "events"), {
-        apiVersion: "v1",
-        kind: "Event",
-        metadata: {
-          name: `${obj.metadata.name}.${(now * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`,
-          namespace: ns,
-        },
-        involvedObject: {
-          kind: "CronJob",
-          apiVersion: "batch/v1",
-          namespace: ns,
-          name: obj.metadata.name,
-          uid: obj.metadata.uid,
-          resourceVersion: obj.metadata.resourceVersion,
-        },
-        reason,
-        message,
-        source: { component: "cronjob-controller" },
-        reportingComponent: "cronjob-controller",
-        type,
-        count: 1,
-        firstTimestamp: rfc3339(now),
-        lastTimestamp: rfc3339(now),
-      })
-      .catch(() => undefined);
+    await recordEvent(
+      this.client,
+      { ...obj, kind: "Job", apiVersion: "batch/v1" },
+      "cronjob-controller",
+      type,
+      reason,
+      message,
+      this.now(),
+    );
   }
 }
 

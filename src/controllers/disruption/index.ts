@@ -22,6 +22,7 @@ import { labelSelectorFromObject } from "../../api/selectors/index.js";
 import { isRecord, type KObject, rfc3339 } from "../../api/types.js";
 import { log } from "../../util/log.js";
 import type { LocalClient } from "../client.js";
+import { recordEvent } from "../events.js";
 import { type ReconcileResult, WorkQueue } from "../queue.js";
 
 type Rec = Record<string, unknown>;
@@ -393,31 +394,7 @@ export class DisruptionController {
       if (this.said.has(k)) return;
       this.said.add(k);
     }
-    const now = this.now();
-    const ns = obj.metadata.namespace ?? "default";
-    await this.client
-      .ensure(this.client.resource("", "v1", "events"), {
-        apiVersion: "v1",
-        kind: "Event",
-        metadata: { name: `${obj.metadata.name}.${(now * 1e6).toString(16)}`, namespace: ns },
-        involvedObject: {
-          kind: obj.kind,
-          apiVersion: obj.apiVersion,
-          namespace: ns,
-          name: obj.metadata.name,
-          uid: obj.metadata.uid,
-          resourceVersion: obj.metadata.resourceVersion,
-        },
-        reason,
-        message,
-        source: { component: "controllermanager" },
-        reportingComponent: "controllermanager",
-        type,
-        count: 1,
-        firstTimestamp: rfc3339(now),
-        lastTimestamp: rfc3339(now),
-      })
-      .catch(() => undefined);
+    await recordEvent(this.client, obj, "controllermanager", type, reason, message, this.now());
   }
 }
 

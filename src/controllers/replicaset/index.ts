@@ -19,6 +19,7 @@ import { isRecord, type KObject, type OwnerReference, rfc3339 } from "../../api/
 import type { ServedVersion } from "../../apiserver/catalog.js";
 import { ApiError } from "../../apiserver/errors.js";
 import type { LocalClient } from "../client.js";
+import { recordEvent } from "../events.js";
 import { type ReconcileResult, WorkQueue } from "../queue.js";
 
 type Rec = Record<string, unknown>;
@@ -447,35 +448,8 @@ export class ReplicaSetController {
   }
 
   private async event(obj: KObject, type: string, reason: string, message: string): Promise<void> {
-    const now = this.now();
-    const ns = obj.metadata.namespace ?? "default";
     // upstream's names for the two controllers the events come from
     const component = obj.kind === "ReplicationController" ? "replication-controller" : "replicaset-controller";
-    await this.client
-      .ensure(this.client.resource("", "v1", "events"), {
-        apiVersion: "v1",
-        kind: "Event",
-        metadata: {
-          name: `${obj.metadata.name}.${(now * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`,
-          namespace: ns,
-        },
-        involvedObject: {
-          kind: obj.kind,
-          apiVersion: obj.apiVersion,
-          namespace: ns,
-          name: obj.metadata.name,
-          uid: obj.metadata.uid,
-          resourceVersion: obj.metadata.resourceVersion,
-        },
-        reason,
-        message,
-        source: { component },
-        reportingComponent: component,
-        type,
-        count: 1,
-        firstTimestamp: rfc3339(now),
-        lastTimestamp: rfc3339(now),
-      })
-      .catch(() => undefined);
+    await recordEvent(this.client, obj, component, type, reason, message, this.now());
   }
 }
