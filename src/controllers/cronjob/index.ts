@@ -14,9 +14,10 @@ import { isRecord, type KObject, rfc3339 } from "../../api/types.js";
 import type { ServedVersion } from "../../apiserver/catalog.js";
 import { ApiError } from "../../apiserver/errors.js";
 import type { LocalClient } from "../client.js";
+import { QueuedController } from "../controller.js";
 import { recordEvent } from "../events.js";
 import { isFinished } from "../job/index.js";
-import { type ReconcileResult, WorkQueue } from "../queue.js";
+import type { ReconcileResult } from "../queue.js";
 import { controllerOf } from "../replicaset/index.js";
 import { missedTimes, nextTime, parseSchedule, type Schedule, ScheduleError, validTimeZone } from "./schedule.js";
 
@@ -44,16 +45,9 @@ function startOf(job: KObject): number {
   return Date.parse(String(t ?? "")) || 0;
 }
 
-export class CronJobController {
-  private readonly client: LocalClient;
-  private readonly now: () => number;
-  private queue: WorkQueue;
-  private stops: Array<() => void> = [];
-
+export class CronJobController extends QueuedController {
   constructor(client: LocalClient, opts: { now?: () => number } = {}) {
-    this.client = client;
-    this.now = opts.now ?? Date.now;
-    this.queue = new WorkQueue("cronjob", (key) => this.reconcile(key));
+    super(client, "cronjob", opts.now);
   }
 
   private cronjobs(): ServedVersion {
@@ -64,22 +58,14 @@ export class CronJobController {
     return this.client.resource("batch", "v1", "jobs");
   }
 
-  start(): void {
-    this.queue = new WorkQueue("cronjob", (key) => this.reconcile(key));
-    const a = this.client.informer(this.cronjobs(), (cj, deleted) => {
+  protected watchAll(): void {
+    this.watch(this.cronjobs(), (cj, deleted) => {
       if (!deleted) this.queue.add(`${cj.metadata.namespace}/${cj.metadata.name}`);
     });
-    const b = this.client.informer(this.jobs(), (job) => {
+    this.watch(this.jobs(), (job) => {
       const ref = controllerOf(job);
       if (ref?.kind === "CronJob") this.queue.add(`${job.metadata.namespace}/${ref.name}`);
     });
-    this.stops = [() => a.stop(), () => b.stop()];
-  }
-
-  stop(): void {
-    for (const s of this.stops) s();
-    this.stops = [];
-    this.queue.stop();
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {

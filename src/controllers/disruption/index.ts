@@ -22,6 +22,7 @@ import { labelSelectorFromObject } from "../../api/selectors/index.js";
 import { isRecord, type KObject, rfc3339 } from "../../api/types.js";
 import { log } from "../../util/log.js";
 import type { LocalClient } from "../client.js";
+import { QueuedController } from "../controller.js";
 import { recordEvent } from "../events.js";
 import { type ReconcileResult, WorkQueue } from "../queue.js";
 
@@ -149,21 +150,16 @@ export interface DisruptionControllerOptions {
   now?: () => number;
 }
 
-export class DisruptionController {
-  private readonly client: LocalClient;
-  private readonly now: () => number;
-  private queue: WorkQueue;
+export class DisruptionController extends QueuedController {
+  /** Pods whose DisruptionTarget condition may go stale. */
   private podQueue: WorkQueue;
-  private stops: Array<() => void> = [];
   /** PDB keys per namespace, so a pod's change wakes only its namespace's budgets. */
   private readonly byNamespace = new Map<string, Set<string>>();
   /** Budgets that last saw no pods (NoPods is said once per transition, not at every sync). */
   private readonly empty = new Set<string>();
 
   constructor(client: LocalClient, opts: DisruptionControllerOptions = {}) {
-    this.client = client;
-    this.now = opts.now ?? Date.now;
-    this.queue = new WorkQueue("disruption", (key) => this.reconcile(key));
+    super(client, "disruption", opts.now);
     this.podQueue = new WorkQueue("disruption-stale-pods", (key) => this.reconcileStalePod(key));
   }
 
@@ -175,13 +171,14 @@ export class DisruptionController {
     for (const key of this.byNamespace.get(ns) ?? []) this.queue.add(key);
   }
 
-  start(): void {
-    this.queue = new WorkQueue("disruption", (key) => this.reconcile(key));
+  override start(): void {
     this.podQueue = new WorkQueue("disruption-stale-pods", (key) => this.reconcileStalePod(key));
-    const watch = (group: string, version: string, plural: string, onChange: (o: KObject, del: boolean) => void) => {
-      const s = this.client.informer(this.client.resource(group, version, plural), onChange);
-      this.stops.push(() => s.stop());
-    };
+    super.start();
+  }
+
+  protected watchAll(): void {
+    const watch = (group: string, version: string, plural: string, onChange: (o: KObject, del: boolean) => void) =>
+      this.watch(this.client.resource(group, version, plural), onChange);
     watch("policy", "v1", "poddisruptionbudgets", (obj, deleted) => {
       const ns = obj.metadata.namespace ?? "";
       const key = `${ns}/${obj.metadata.name}`;
@@ -211,10 +208,8 @@ export class DisruptionController {
     }
   }
 
-  stop(): void {
-    for (const s of this.stops) s();
-    this.stops = [];
-    this.queue.stop();
+  override stop(): void {
+    super.stop();
     this.podQueue.stop();
   }
 

@@ -17,7 +17,8 @@ import type { ServedVersion } from "../../apiserver/catalog.js";
 import { ApiError } from "../../apiserver/errors.js";
 import { log } from "../../util/log.js";
 import type { LocalClient } from "../client.js";
-import { type ReconcileResult, WorkQueue } from "../queue.js";
+import { QueuedController } from "../controller.js";
+import type { ReconcileResult } from "../queue.js";
 
 const FOREGROUND = "foregroundDeletion";
 const ORPHAN = "orphan";
@@ -44,10 +45,7 @@ export function decide(
   return { action: "delete", policy: "Background" };
 }
 
-export class GarbageCollector {
-  private readonly client: LocalClient;
-  private queue: WorkQueue;
-  private stops: Array<() => void> = [];
+export class GarbageCollector extends QueuedController {
   private readonly watched = new Set<string>();
   /** uid → where the object is and whom it names as owners */
   private readonly nodes = new Map<string, GraphNode>();
@@ -56,25 +54,21 @@ export class GarbageCollector {
   private rescan: NodeJS.Timeout | undefined;
 
   constructor(client: LocalClient) {
-    this.client = client;
-    this.queue = new WorkQueue("garbagecollector", (uid) => this.reconcile(uid));
+    super(client, "garbagecollector");
   }
 
-  start(): void {
-    this.queue = new WorkQueue("garbagecollector", (uid) => this.reconcile(uid));
+  protected watchAll(): void {
     this.watchNewResources();
     this.rescan = setInterval(() => this.watchNewResources(), 10_000);
     this.rescan.unref();
   }
 
-  stop(): void {
+  override stop(): void {
     if (this.rescan) clearInterval(this.rescan);
-    for (const s of this.stops) s();
-    this.stops = [];
+    super.stop();
     this.watched.clear();
     this.nodes.clear();
     this.dependents.clear();
-    this.queue.stop();
   }
 
   /** Starts an informer for every served resource not watched yet (one per key space). */
@@ -84,8 +78,7 @@ export class GarbageCollector {
       // the storage version's entry (objects come in it whichever entry watches)
       if (sv.def.group !== sv.storageGroup) continue;
       this.watched.add(sv.keyPrefix);
-      const s = this.client.informer(sv, (obj, deleted) => this.observe(sv, obj, deleted));
-      this.stops.push(() => s.stop());
+      this.watch(sv, (obj, deleted) => this.observe(sv, obj, deleted));
     }
   }
 

@@ -21,8 +21,9 @@ import { isRecord, type KObject, rfc3339 } from "../../api/types.js";
 import type { ServedVersion } from "../../apiserver/catalog.js";
 import { ApiError } from "../../apiserver/errors.js";
 import type { LocalClient } from "../client.js";
+import { QueuedController } from "../controller.js";
 import { recordEvent } from "../events.js";
-import { type ReconcileResult, WorkQueue } from "../queue.js";
+import type { ReconcileResult } from "../queue.js";
 import { controllerOf, isReady, rankForDeletion } from "../replicaset/index.js";
 
 type Rec = Record<string, unknown>;
@@ -162,16 +163,9 @@ export interface JobControllerOptions {
   now?: () => number;
 }
 
-export class JobController {
-  private readonly client: LocalClient;
-  private readonly now: () => number;
-  private queue: WorkQueue;
-  private stops: Array<() => void> = [];
-
+export class JobController extends QueuedController {
   constructor(client: LocalClient, opts: JobControllerOptions = {}) {
-    this.client = client;
-    this.now = opts.now ?? Date.now;
-    this.queue = new WorkQueue("job", (key) => this.reconcile(key));
+    super(client, "job", opts.now);
   }
 
   private jobs(): ServedVersion {
@@ -182,12 +176,9 @@ export class JobController {
     return this.client.resource("", "v1", "pods");
   }
 
-  start(): void {
-    this.queue = new WorkQueue("job", (key) => this.reconcile(key));
-    const a = this.client.informer(this.jobs(), (job) =>
-      this.queue.add(`${job.metadata.namespace}/${job.metadata.name}`),
-    );
-    const b = this.client.informer(this.pods(), (pod) => {
+  protected watchAll(): void {
+    this.watch(this.jobs(), (job) => this.queue.add(`${job.metadata.namespace}/${job.metadata.name}`));
+    this.watch(this.pods(), (pod) => {
       const ref = controllerOf(pod);
       if (ref?.kind === "Job") this.queue.add(`${pod.metadata.namespace}/${ref.name}`);
       else if ((pod.metadata.finalizers ?? []).includes(TRACKING_FINALIZER) && pod.metadata.deletionTimestamp) {
@@ -195,13 +186,6 @@ export class JobController {
         void this.removeFinalizers([pod]);
       }
     });
-    this.stops = [() => a.stop(), () => b.stop()];
-  }
-
-  stop(): void {
-    for (const s of this.stops) s();
-    this.stops = [];
-    this.queue.stop();
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {

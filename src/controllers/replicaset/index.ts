@@ -19,8 +19,9 @@ import { isRecord, type KObject, type OwnerReference, rfc3339 } from "../../api/
 import type { ServedVersion } from "../../apiserver/catalog.js";
 import { ApiError } from "../../apiserver/errors.js";
 import type { LocalClient } from "../client.js";
+import { QueuedController } from "../controller.js";
 import { recordEvent } from "../events.js";
-import { type ReconcileResult, WorkQueue } from "../queue.js";
+import type { ReconcileResult } from "../queue.js";
 
 type Rec = Record<string, unknown>;
 
@@ -158,20 +159,15 @@ export interface ReplicaSetControllerOptions {
   now?: () => number;
 }
 
-export class ReplicaSetController {
-  private readonly client: LocalClient;
-  private readonly now: () => number;
+export class ReplicaSetController extends QueuedController {
   private readonly kinds: Kind[];
-  private queue: WorkQueue;
-  private stops: Array<() => void> = [];
   /** Keys (`<kind>/<ns>/<name>`) of every set. */
   private readonly sets = new Set<string>();
   /** Pods without a controller, by uid, with the labels they were last matched with. */
   private readonly orphans = new Map<string, string>();
 
   constructor(client: LocalClient, opts: ReplicaSetControllerOptions = {}) {
-    this.client = client;
-    this.now = opts.now ?? Date.now;
+    super(client, "replicaset", opts.now);
     this.kinds = [
       {
         kind: "ReplicaSet",
@@ -198,25 +194,22 @@ export class ReplicaSetController {
         },
       },
     ];
-    this.queue = new WorkQueue("replicaset", (key) => this.reconcile(key));
   }
 
   private kindOf(name: string): Kind {
     return this.kinds.find((k) => k.kind === name)!;
   }
 
-  start(): void {
-    this.queue = new WorkQueue("replicaset", (key) => this.reconcile(key));
+  protected watchAll(): void {
     for (const k of this.kinds) {
-      const s = this.client.informer(k.sv(), (obj, deleted) => {
+      this.watch(k.sv(), (obj, deleted) => {
         const key = `${k.kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
         if (deleted) this.sets.delete(key);
         else this.sets.add(key);
         this.queue.add(key);
       });
-      this.stops.push(() => s.stop());
     }
-    const pods = this.client.informer(this.client.resource("", "v1", "pods"), (pod, deleted) => {
+    this.watch(this.client.resource("", "v1", "pods"), (pod, deleted) => {
       const uid = pod.metadata.uid ?? "";
       const ref = controllerOf(pod);
       if (deleted || ref) this.orphans.delete(uid);
@@ -231,15 +224,12 @@ export class ReplicaSetController {
       this.orphans.set(uid, labels);
       this.wakeMatching(pod);
     });
-    this.stops.push(() => pods.stop());
   }
 
-  stop(): void {
-    for (const s of this.stops) s();
-    this.stops = [];
+  override stop(): void {
+    super.stop();
     this.sets.clear();
     this.orphans.clear();
-    this.queue.stop();
   }
 
   private wakeMatching(pod: KObject): void {

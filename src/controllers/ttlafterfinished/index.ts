@@ -6,7 +6,8 @@
  */
 import { isRecord, type KObject } from "../../api/types.js";
 import type { LocalClient } from "../client.js";
-import { type ReconcileResult, WorkQueue } from "../queue.js";
+import { QueuedController } from "../controller.js";
+import type { ReconcileResult } from "../queue.js";
 
 /** When a Job finished (its Complete/Failed condition turned True), ms; undefined while it runs. */
 export function finishedAt(job: KObject): number | undefined {
@@ -28,33 +29,17 @@ export function expiresAt(job: KObject): number | undefined {
   return done === undefined ? undefined : done + ttl * 1000;
 }
 
-export class TTLAfterFinishedController {
-  private readonly client: LocalClient;
-  private readonly now: () => number;
-  private queue: WorkQueue;
-  private stops: Array<() => void> = [];
-
+export class TTLAfterFinishedController extends QueuedController {
   constructor(client: LocalClient, opts: { now?: () => number } = {}) {
-    this.client = client;
-    this.now = opts.now ?? Date.now;
-    this.queue = new WorkQueue("ttlafterfinished", (key) => this.reconcile(key));
+    super(client, "ttlafterfinished", opts.now);
   }
 
-  start(): void {
-    this.queue = new WorkQueue("ttlafterfinished", (key) => this.reconcile(key));
-    const jobs = this.client.resource("batch", "v1", "jobs");
-    const s = this.client.informer(jobs, (job, deleted) => {
+  protected watchAll(): void {
+    this.watch(this.client.resource("batch", "v1", "jobs"), (job, deleted) => {
       if (!deleted && !job.metadata.deletionTimestamp && expiresAt(job) !== undefined) {
         this.queue.add(`${job.metadata.namespace}/${job.metadata.name}`);
       }
     });
-    this.stops = [() => s.stop()];
-  }
-
-  stop(): void {
-    for (const s of this.stops) s();
-    this.stops = [];
-    this.queue.stop();
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
