@@ -1,17 +1,10 @@
 /** CronJob schedules by table, and the CronJob controller on a live registry with a controlled clock. */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { BuiltinAdmission } from "../../src/apiserver/admission.js";
-import { Catalog } from "../../src/apiserver/catalog.js";
-import { Registry } from "../../src/apiserver/rest.js";
-import { WatchCache } from "../../src/apiserver/watchcache.js";
-import { LocalClient } from "../../src/controllers/client.js";
 import { CronJobController, jobNameFor, zonedRfc3339 } from "../../src/controllers/cronjob/index.js";
 import { missedTimes, nextTime, parseSchedule } from "../../src/controllers/cronjob/schedule.js";
 import { controllerOf } from "../../src/controllers/replicaset/index.js";
-import { MemoryStore } from "../../src/store/index.js";
-
-process.env["K8TS_LOG"] ??= "error";
+import { liveRegistry } from "./support.js";
 
 const at = (s: string) => Date.parse(s);
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -68,14 +61,10 @@ describe("cron schedules", () => {
 });
 
 describe("CronJobController on a registry", () => {
-  const store = new MemoryStore();
-  const cache = new WatchCache(store);
-  const registry = new Registry(store, cache);
-  registry.admission = new BuiltinAdmission(cache);
-  const client = new LocalClient(new Catalog(), registry);
+  const live = liveRegistry({ admission: true });
+  const client = live.client;
   let clock = at("2026-12-04T03:00:30Z");
   const ctl = new CronJobController(client, { now: () => clock });
-  const keepAlive = setInterval(() => undefined, 1000);
   const cronjobs = () => client.resource("batch", "v1", "cronjobs");
   const jobs = () => client.resource("batch", "v1", "jobs");
   const jobsOf = async (uid: string | undefined) =>
@@ -116,16 +105,11 @@ describe("CronJobController on a registry", () => {
     return client.get(cronjobs(), "default", name)!;
   };
   before(async () => {
-    await cache.start();
-    await client.ensure(client.resource("", "v1", "namespaces"), {
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: { name: "default" },
-    });
+    await live.ready();
   });
   after(() => {
     ctl.stop();
-    clearInterval(keepAlive);
+    live.close();
   });
 
   it("runs once per schedule time under its minutes-since-epoch name, never twice", async () => {

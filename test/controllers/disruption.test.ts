@@ -2,10 +2,6 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import type { KObject } from "../../src/api/types.js";
-import { Catalog } from "../../src/apiserver/catalog.js";
-import { Registry } from "../../src/apiserver/rest.js";
-import { WatchCache } from "../../src/apiserver/watchcache.js";
-import { LocalClient } from "../../src/controllers/client.js";
 import {
   countHealthy,
   DELETION_TIMEOUT_MS,
@@ -16,9 +12,7 @@ import {
   scaledValue,
   selectorString,
 } from "../../src/controllers/disruption/index.js";
-import { MemoryStore } from "../../src/store/index.js";
-
-process.env["K8TS_LOG"] ??= "error";
+import { liveRegistry } from "./support.js";
 
 const pod = (name: string, opts: { ready?: boolean; owner?: string; deleting?: boolean } = {}): KObject => ({
   apiVersion: "v1",
@@ -106,14 +100,12 @@ describe("budget arithmetic", () => {
 });
 
 describe("DisruptionController on a registry", () => {
-  const store = new MemoryStore();
-  const cache = new WatchCache(store);
-  const client = new LocalClient(new Catalog(), new Registry(store, cache));
+  const live = liveRegistry({ admission: false });
+  const client = live.client;
   const ctl = new DisruptionController(client);
-  const keepAlive = setInterval(() => undefined, 1000);
   after(() => {
     ctl.stop();
-    clearInterval(keepAlive);
+    live.close();
   });
   const pods = () => client.resource("", "v1", "pods");
   const pdbs = () => client.resource("policy", "v1", "poddisruptionbudgets");
@@ -157,12 +149,7 @@ describe("DisruptionController on a registry", () => {
   };
 
   it("computes the status of integer, percentage and maxUnavailable budgets and follows pod readiness", async () => {
-    await cache.start();
-    await client.ensure(client.resource("", "v1", "namespaces"), {
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: { name: "default" },
-    });
+    await live.ready();
     const deployments = client.resource("apps", "v1", "deployments");
     const template = {
       metadata: { labels: { app: "web" } },

@@ -2,14 +2,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { KObject } from "../../src/api/types.js";
-import { Catalog } from "../../src/apiserver/catalog.js";
-import { Registry } from "../../src/apiserver/rest.js";
-import { WatchCache } from "../../src/apiserver/watchcache.js";
-import { LocalClient } from "../../src/controllers/client.js";
 import { decide, GarbageCollector } from "../../src/controllers/garbagecollector/index.js";
-import { MemoryStore } from "../../src/store/index.js";
-
-process.env["K8TS_LOG"] ??= "error";
+import { liveRegistry, until } from "./support.js";
 
 describe("garbage collector decisions (upstream attemptToDeleteItem)", () => {
   it("keeps, unlinks or deletes by the owners' states", () => {
@@ -26,21 +20,10 @@ describe("garbage collector decisions (upstream attemptToDeleteItem)", () => {
 });
 
 describe("GarbageCollector on a registry", () => {
-  const store = new MemoryStore();
-  const cache = new WatchCache(store);
-  const client = new LocalClient(new Catalog(), new Registry(store, cache));
+  const live = liveRegistry({ admission: false });
+  const client = live.client;
   const gc = new GarbageCollector(client);
-  const keepAlive = setInterval(() => undefined, 1000);
   const cms = () => client.resource("", "v1", "configmaps");
-  const until = async <T>(what: string, fn: () => T | undefined): Promise<T> => {
-    const end = Date.now() + 10_000;
-    for (;;) {
-      const v = fn();
-      if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
   const cm = async (name: string, owners: KObject[] = [], block = false) => {
     await client.ensure(cms(), {
       apiVersion: "v1",
@@ -65,17 +48,12 @@ describe("GarbageCollector on a registry", () => {
   };
   const gone = (name: string) => (client.get(cms(), "default", name) ? undefined : true);
   before(async () => {
-    await cache.start();
-    await client.ensure(client.resource("", "v1", "namespaces"), {
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: { name: "default" },
-    });
+    await live.ready();
     gc.start();
   });
   after(() => {
     gc.stop();
-    clearInterval(keepAlive);
+    live.close();
   });
 
   it("background: dependents of a deleted owner go, and theirs after them", async () => {

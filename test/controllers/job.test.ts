@@ -2,11 +2,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { KObject } from "../../src/api/types.js";
-import { BuiltinAdmission } from "../../src/apiserver/admission.js";
-import { Catalog } from "../../src/apiserver/catalog.js";
-import { Registry } from "../../src/apiserver/rest.js";
-import { WatchCache } from "../../src/apiserver/watchcache.js";
-import { LocalClient } from "../../src/controllers/client.js";
 import { GarbageCollector } from "../../src/controllers/garbagecollector/index.js";
 import {
   failureBackoffMs,
@@ -19,9 +14,7 @@ import {
 } from "../../src/controllers/job/index.js";
 import { controllerOf } from "../../src/controllers/replicaset/index.js";
 import { expiresAt, TTLAfterFinishedController } from "../../src/controllers/ttlafterfinished/index.js";
-import { MemoryStore } from "../../src/store/index.js";
-
-process.env["K8TS_LOG"] ??= "error";
+import { liveRegistry, until } from "./support.js";
 
 describe("job controller parts", () => {
   it("a pod's outcome: succeeded, failed (also when deleted before it succeeded), active", () => {
@@ -87,26 +80,13 @@ describe("TTL after finished", () => {
 });
 
 describe("JobController on a registry", () => {
-  const store = new MemoryStore();
-  const cache = new WatchCache(store);
-  const registry = new Registry(store, cache);
-  registry.admission = new BuiltinAdmission(cache);
-  const client = new LocalClient(new Catalog(), registry);
+  const live = liveRegistry({ admission: true });
+  const client = live.client;
   const ctl = new JobController(client);
   const gc = new GarbageCollector(client);
   const ttl = new TTLAfterFinishedController(client);
-  const keepAlive = setInterval(() => undefined, 1000);
   const jobs = () => client.resource("batch", "v1", "jobs");
   const pods = () => client.resource("", "v1", "pods");
-  const until = async <T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
   const podsOf = async (job: string) => {
     const uid = client.get(jobs(), "default", job)?.metadata.uid;
     return (await client.list(pods(), "default")).map((c) => c.obj).filter((p) => controllerOf(p)?.uid === uid);
@@ -152,17 +132,7 @@ describe("JobController on a registry", () => {
     });
 
   before(async () => {
-    await cache.start();
-    await client.ensure(client.resource("", "v1", "namespaces"), {
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: { name: "default" },
-    });
-    await client.ensure(client.resource("", "v1", "serviceaccounts"), {
-      apiVersion: "v1",
-      kind: "ServiceAccount",
-      metadata: { name: "default", namespace: "default" },
-    });
+    await live.ready();
     ctl.start();
     gc.start();
     ttl.start();
@@ -171,7 +141,7 @@ describe("JobController on a registry", () => {
     ctl.stop();
     gc.stop();
     ttl.stop();
-    clearInterval(keepAlive);
+    live.close();
   });
 
   it("runs completions with parallelism, counts each pod once, and completes", async () => {

@@ -2,11 +2,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { KObject } from "../../src/api/types.js";
-import { BuiltinAdmission } from "../../src/apiserver/admission.js";
-import { Catalog } from "../../src/apiserver/catalog.js";
-import { Registry } from "../../src/apiserver/rest.js";
-import { WatchCache } from "../../src/apiserver/watchcache.js";
-import { LocalClient } from "../../src/controllers/client.js";
 import {
   controllerOf,
   isAvailable,
@@ -15,9 +10,7 @@ import {
   rankForDeletion,
 } from "../../src/controllers/replicaset/index.js";
 import { ResourceQuotaController } from "../../src/controllers/resourcequota/index.js";
-import { MemoryStore } from "../../src/store/index.js";
-
-process.env["K8TS_LOG"] ??= "error";
+import { liveRegistry, until } from "./support.js";
 
 const T0 = Date.parse("2026-06-01T12:00:00Z");
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
@@ -117,16 +110,11 @@ describe("deletion ranking (upstream ActivePodsWithRanks)", () => {
 });
 
 describe("ReplicaSetController on a registry", () => {
-  const store = new MemoryStore();
-  const cache = new WatchCache(store);
-  const registry = new Registry(store, cache);
-  // the API server's admission (defaults, validation, quota), as the controllers see it in a server
-  registry.admission = new BuiltinAdmission(cache);
-  const client = new LocalClient(new Catalog(), registry);
+  const live = liveRegistry({ admission: true });
+  const client = live.client;
   const ctl = new ReplicaSetController(client);
   // quota admission reads the quota's status, which its controller keeps
   const quota = new ResourceQuotaController(client);
-  const keepAlive = setInterval(() => undefined, 1000);
   const pods = () => client.resource("", "v1", "pods");
   const rss = () => client.resource("apps", "v1", "replicasets");
   const rcs = () => client.resource("", "v1", "replicationcontrollers");
@@ -134,35 +122,15 @@ describe("ReplicaSetController on a registry", () => {
     (await client.list(pods(), "default"))
       .map((c) => c.obj)
       .filter((p) => controllerOf(p)?.uid === uid && !p.metadata.deletionTimestamp);
-  const until = async <T>(what: string, fn: () => Promise<T | undefined>): Promise<T> => {
-    const end = Date.now() + 10_000;
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
   before(async () => {
-    await cache.start();
-    await client.ensure(client.resource("", "v1", "namespaces"), {
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: { name: "default" },
-    });
-    // the service account admission needs the namespace's default account
-    await client.ensure(client.resource("", "v1", "serviceaccounts"), {
-      apiVersion: "v1",
-      kind: "ServiceAccount",
-      metadata: { name: "default", namespace: "default" },
-    });
+    await live.ready();
     ctl.start();
     quota.start();
   });
   after(() => {
     ctl.stop();
     quota.stop();
-    clearInterval(keepAlive);
+    live.close();
   });
 
   const template = (labels: Record<string, string>) => ({
