@@ -208,6 +208,12 @@ export class JobController extends QueuedController {
     return this.sync(job, pods);
   }
 
+  /** A pod as the cache holds it now, if it is still that pod. */
+  private fresh(pod: KObject): KObject | undefined {
+    const cur = this.client.get(this.pods(), pod.metadata.namespace, pod.metadata.name ?? "");
+    return cur && cur.metadata.uid === pod.metadata.uid ? cur : undefined;
+  }
+
   private ownerAlive(pod: KObject): boolean {
     const ref = controllerOf(pod);
     if (!ref) return false;
@@ -240,10 +246,11 @@ export class JobController extends QueuedController {
     await this.removeFinalizers(finishedTracked);
     if (uSucceeded.size + uFailed.size === 0) return current;
     // a uid is counted once its pod no longer holds the finalizer (or is gone)
+    // (read from the cache, which the removals above went through; a pod no longer there is not held)
     const stillHeld = new Set(
-      (await this.client.list(this.pods(), job.metadata.namespace))
-        .map((c) => c.obj)
-        .filter((p) => (p.metadata.finalizers ?? []).includes(TRACKING_FINALIZER))
+      pods
+        .map((p) => this.fresh(p))
+        .filter((p): p is KObject => p !== undefined && (p.metadata.finalizers ?? []).includes(TRACKING_FINALIZER))
         .map((p) => p.metadata.uid ?? ""),
     );
     const indexed = rec(job["spec"])["completionMode"] === "Indexed";
@@ -278,10 +285,9 @@ export class JobController extends QueuedController {
   private async sync(job: KObject, podsIn: KObject[]): Promise<ReconcileResult> {
     const now = this.now();
     const spec = rec(job["spec"]);
-    let current = await this.track(job, podsIn);
-    const pods = (await this.client.list(this.pods(), job.metadata.namespace))
-      .map((c) => c.obj)
-      .filter((p) => controllerOf(p)?.uid === job.metadata.uid);
+    const current = await this.track(job, podsIn);
+    // the job's pods as they are after the tracking (finalizers off; some may be gone)
+    const pods = podsIn.map((p) => this.fresh(p)).filter((p): p is KObject => p !== undefined);
     const status = rec(current["status"]);
     const active = pods.filter((p) => podOutcome(p) === "active");
     const terminating = pods.filter(
@@ -381,30 +387,30 @@ export class JobController extends QueuedController {
     if (completions === undefined) want = succeeded > 0 ? 0 : parallelism;
     else want = Math.min(parallelism, completions - succeeded);
     let result: ReconcileResult;
+    let activeNow = active.length;
     if (active.length > want) {
       await this.deletePods(job, rankForDeletion(active, active, now).slice(0, active.length - want));
+      activeNow = want;
     } else if (active.length < want) {
       const lastFailure = this.lastFailureAt(pods);
       const wait = lastFailure === undefined ? 0 : lastFailure + failureBackoffMs(Number(status["failed"] ?? 0)) - now;
       if (wait > 0) result = { requeueAfterMs: wait + 50 };
       else {
         const indexes = indexed ? this.freeIndexes(current, pods, completions ?? 0, want - active.length) : undefined;
-        await this.createPods(job, indexes ?? Array.from({ length: want - active.length }, () => undefined));
+        activeNow += await this.createPods(
+          job,
+          indexes ?? Array.from({ length: want - active.length }, () => undefined),
+        );
       }
     }
-    current = await this.writeStatus(current, (s) => {
+    await this.writeStatus(current, (s) => {
       s["conditions"] = conds;
       if (conds.length === 0) delete s["conditions"];
       s["startTime"] = startTime;
       s["ready"] = active.filter(isReady).length;
       s["terminating"] = terminating.length;
-    });
-    // active counts what exists after the creates and deletes
-    const after = (await this.client.list(this.pods(), job.metadata.namespace))
-      .map((c) => c.obj)
-      .filter((p) => controllerOf(p)?.uid === job.metadata.uid && podOutcome(p) === "active");
-    await this.writeStatus(current, (s) => {
-      s["active"] = after.length;
+      // what runs after the creates and deletes above
+      s["active"] = activeNow;
     });
     if (deadline !== undefined) {
       const left = Date.parse(startTime) + deadline * 1000 - now;
@@ -447,7 +453,9 @@ export class JobController extends QueuedController {
     return out;
   }
 
-  private async createPods(job: KObject, indexes: Array<number | undefined>): Promise<void> {
+  /** Creates the pods in slow-start batches; returns how many were made (a refusal stops it). */
+  private async createPods(job: KObject, indexes: Array<number | undefined>): Promise<number> {
+    let made = 0;
     for (let batch = 1, at = 0; at < indexes.length; batch *= 2) {
       const slice = indexes.slice(at, at + batch);
       at += slice.length;
@@ -457,19 +465,21 @@ export class JobController extends QueuedController {
         ),
       );
       for (const r of results) {
-        if (r.status === "fulfilled")
+        if (r.status === "fulfilled") {
+          made++;
           await this.event(job, "Normal", "SuccessfulCreate", `Created pod: ${r.value.obj.metadata.name}`);
-        else {
+        } else {
           await this.event(
             job,
             "Warning",
             "FailedCreate",
             `Error creating: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`,
           );
-          return;
+          return made;
         }
       }
     }
+    return made;
   }
 
   private async deletePods(job: KObject, pods: KObject[]): Promise<void> {
