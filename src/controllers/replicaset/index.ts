@@ -258,17 +258,22 @@ export class ReplicaSetController extends QueuedController {
     const spec = rec(set["spec"]);
     const replicas = typeof spec["replicas"] === "number" ? spec["replicas"] : 1;
     let failure: string | undefined;
+    // the status counts what runs after the creates and deletes below
+    let current = active;
     if (!set.metadata.deletionTimestamp) {
       const diff = active.length - replicas;
-      if (diff < 0) failure = await this.createPods(k, set, Math.min(-diff, BURST_REPLICAS));
-      else if (diff > 0) await this.deletePods(set, active, Math.min(diff, BURST_REPLICAS));
+      if (diff < 0) {
+        const made = await this.createPods(k, set, Math.min(-diff, BURST_REPLICAS));
+        failure = made.failure;
+        current = [...active, ...made.created];
+      } else if (diff > 0) {
+        const gone = new Set(
+          (await this.deletePods(set, active, Math.min(diff, BURST_REPLICAS))).map((p) => p.metadata.uid),
+        );
+        current = active.filter((p) => !gone.has(p.metadata.uid));
+      }
     }
-    // status from what is there now (creates and deletes went through the same cache)
-    const now = this.now();
-    const current = (await this.client.list(podsSv, ns))
-      .map((c) => c.obj)
-      .filter((p) => controllerOf(p)?.uid === set.metadata.uid && isActive(p));
-    return this.writeStatus(k, set, current, failure, now);
+    return this.writeStatus(k, set, current, failure, this.now());
   }
 
   /** Releases pods that no longer match, adopts matching orphans; returns the pods the set controls. */
@@ -335,9 +340,10 @@ export class ReplicaSetController extends QueuedController {
     }
   }
 
-  /** Creates `n` pods in batches of 1, 2, 4, ...; returns the first refusal's message, if any. */
-  private async createPods(k: Kind, set: KObject, n: number): Promise<string | undefined> {
+  /** Creates `n` pods in batches of 1, 2, 4, ...; returns them and the first refusal's message, if any. */
+  private async createPods(k: Kind, set: KObject, n: number): Promise<{ created: KObject[]; failure?: string }> {
     const podsSv = this.client.resource("", "v1", "pods");
+    const created: KObject[] = [];
     let left = n;
     for (let batch = 1; left > 0; batch *= 2) {
       const size = Math.min(batch, left);
@@ -350,20 +356,22 @@ export class ReplicaSetController extends QueuedController {
       );
       for (const r of results) {
         if (r.status === "fulfilled") {
+          created.push(r.value.obj);
           await this.event(set, "Normal", "SuccessfulCreate", `Created pod: ${r.value.obj.metadata.name}`);
         } else {
           const message = r.reason instanceof Error ? r.reason.message : String(r.reason);
           await this.event(set, "Warning", "FailedCreate", `Error creating: ${message}`);
           // a refused batch stops the slow start, as upstream's
-          return message;
+          return { created, failure: message };
         }
       }
       left -= size;
     }
-    return undefined;
+    return { created };
   }
 
-  private async deletePods(set: KObject, active: KObject[], n: number): Promise<void> {
+  /** Deletes the `n` pods ranked first for deletion; returns them. */
+  private async deletePods(set: KObject, active: KObject[], n: number): Promise<KObject[]> {
     const podsSv = this.client.resource("", "v1", "pods");
     const victims = rankForDeletion(active, active, this.now()).slice(0, n);
     await Promise.all(
@@ -372,6 +380,7 @@ export class ReplicaSetController extends QueuedController {
         await this.event(set, "Normal", "SuccessfulDelete", `Deleted pod: ${p.metadata.name}`);
       }),
     );
+    return victims;
   }
 
   private async writeStatus(
