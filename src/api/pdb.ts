@@ -1,5 +1,5 @@
-/** PodDisruptionBudget status helpers shared by the eviction subresource and the disruption controller. */
-import { rfc3339 } from "./types.js";
+/** Pod readiness and PodDisruptionBudget status helpers shared by the eviction subresource and the controllers. */
+import { isRecord, type KObject, rfc3339 } from "./types.js";
 
 type Rec = Record<string, unknown>;
 
@@ -21,4 +21,11 @@ export function allowedCondition(allowed: number, observedGeneration: number): R
   return allowed > 0
     ? { type: "DisruptionAllowed", status: "True", reason: "SufficientPods", message: "", observedGeneration }
     : { type: "DisruptionAllowed", status: "False", reason: "InsufficientPods", message: "", observedGeneration };
+}
+
+/** The pod's Ready condition is True (upstream podutil.IsPodReady). */
+export function isPodReady(pod: KObject): boolean {
+  const status = isRecord(pod["status"]) ? pod["status"] : {};
+  const conds = status["conditions"];
+  return Array.isArray(conds) && conds.some((c) => isRecord(c) && c["type"] === "Ready" && c["status"] === "True");
 }

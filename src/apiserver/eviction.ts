@@ -7,7 +7,7 @@
  * condition (EvictionByEvictionAPI).
  */
 
-import { allowedCondition, setCondition } from "../api/pdb.js";
+import { allowedCondition, isPodReady, setCondition } from "../api/pdb.js";
 import { labelSelectorFromObject } from "../api/selectors/index.js";
 import { isRecord, type KObject, rfc3339 } from "../api/types.js";
 import type { Catalog } from "./catalog.js";
@@ -62,7 +62,7 @@ export async function evict(
     const num = (v: unknown) => (typeof v === "number" ? v : 0);
     const unhealthyMayGo =
       guard !== undefined &&
-      !podReady(pod) &&
+      !isPodReady(pod) &&
       (guardSpec["unhealthyPodEvictionPolicy"] === "AlwaysAllow" ||
         (num(guardStatus["currentHealthy"]) >= num(guardStatus["desiredHealthy"]) &&
           num(guardStatus["desiredHealthy"]) > 0));
@@ -159,9 +159,3 @@ export async function evict(
 
 /** Upstream's MaxDisruptedPodSize: evictions the disruption controller has not confirmed yet. */
 const MAX_DISRUPTED_PODS = 2000;
-
-function podReady(pod: KObject): boolean {
-  const status = isRecord(pod["status"]) ? pod["status"] : {};
-  const conds = status["conditions"];
-  return Array.isArray(conds) && conds.some((c) => isRecord(c) && c["type"] === "Ready" && c["status"] === "True");
-}

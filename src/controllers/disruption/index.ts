@@ -17,7 +17,7 @@
  *   deleted, is set back to False (the eviction did not go through).
  */
 
-import { allowedCondition, setCondition } from "../../api/pdb.js";
+import { allowedCondition, isPodReady, setCondition } from "../../api/pdb.js";
 import { labelSelectorFromObject } from "../../api/selectors/index.js";
 import { isRecord, type KObject, rfc3339 } from "../../api/types.js";
 import { log } from "../../util/log.js";
@@ -35,11 +35,6 @@ export const STALE_DISRUPTION_MS = 2 * 60 * 1000;
 
 function rec(v: unknown): Rec {
   return isRecord(v) ? v : {};
-}
-
-function podReady(pod: KObject): boolean {
-  const conds = rec(pod["status"])["conditions"];
-  return Array.isArray(conds) && conds.some((c) => isRecord(c) && c["type"] === "Ready" && c["status"] === "True");
 }
 
 /** What intstr.GetScaledValueFromIntOrPercent gives (percentages of `total`, rounded up or down). */
@@ -137,7 +132,7 @@ export function countHealthy(pods: KObject[], inForce: Record<string, string>, n
     if (pod.metadata.deletionTimestamp) continue;
     const at = inForce[pod.metadata.name ?? ""];
     if (at !== undefined && Date.parse(at) + DELETION_TIMEOUT_MS > now) continue;
-    if (podReady(pod)) n++;
+    if (isPodReady(pod)) n++;
   }
   return n;
 }

@@ -17,6 +17,8 @@
  * Not yet: podFailurePolicy, successPolicy, backoffLimitPerIndex, podReplacementPolicy Failed,
  * managedBy, adoption of orphans with manualSelector, ttlSecondsAfterFinished (its own controller).
  */
+
+import { isPodReady } from "../../api/pdb.js";
 import { isRecord, type KObject, rfc3339 } from "../../api/types.js";
 import type { ServedVersion } from "../../apiserver/catalog.js";
 import { ApiError } from "../../apiserver/errors.js";
@@ -24,7 +26,7 @@ import type { LocalClient } from "../client.js";
 import { QueuedController } from "../controller.js";
 import { recordEvent } from "../events.js";
 import type { ReconcileResult } from "../queue.js";
-import { controllerOf, isReady, rankForDeletion } from "../replicaset/index.js";
+import { controllerOf, rankForDeletion } from "../replicaset/index.js";
 
 type Rec = Record<string, unknown>;
 
@@ -373,7 +375,7 @@ export class JobController extends QueuedController {
         if (settled) c = setCondition(c, "Complete", "True", "CompletionsReached", msg, now);
         s["conditions"] = c;
         s["active"] = active.length;
-        s["ready"] = active.filter(isReady).length;
+        s["ready"] = active.filter(isPodReady).length;
         s["terminating"] = terminating.length;
         s["startTime"] = startTime;
         if (settled) s["completionTime"] = rfc3339(now);
@@ -407,7 +409,7 @@ export class JobController extends QueuedController {
       s["conditions"] = conds;
       if (conds.length === 0) delete s["conditions"];
       s["startTime"] = startTime;
-      s["ready"] = active.filter(isReady).length;
+      s["ready"] = active.filter(isPodReady).length;
       s["terminating"] = terminating.length;
       // what runs after the creates and deletes above
       s["active"] = activeNow;

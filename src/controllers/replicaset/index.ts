@@ -14,6 +14,8 @@
  *   minReadySeconds; the set is looked at again when a pod will become available), observedGeneration.
  * Active pods are those neither Succeeded, Failed nor being deleted.
  */
+
+import { isPodReady } from "../../api/pdb.js";
 import { labelSelectorFromObject, selectorFromSet } from "../../api/selectors/index.js";
 import { isRecord, type KObject, type OwnerReference, rfc3339 } from "../../api/types.js";
 import type { ServedVersion } from "../../apiserver/catalog.js";
@@ -38,13 +40,9 @@ function condition(pod: KObject, type: string): Rec | undefined {
   return Array.isArray(conds) ? (conds.find((c) => isRecord(c) && c["type"] === type) as Rec | undefined) : undefined;
 }
 
-export function isReady(pod: KObject): boolean {
-  return condition(pod, "Ready")?.["status"] === "True";
-}
-
 /** Ready for at least minReadySeconds at `now`. */
 export function isAvailable(pod: KObject, minReadySeconds: number, now: number): boolean {
-  if (!isReady(pod)) return false;
+  if (!isPodReady(pod)) return false;
   if (minReadySeconds <= 0) return true;
   const t = Date.parse(String(condition(pod, "Ready")?.["lastTransitionTime"] ?? ""));
   return !Number.isNaN(t) && t + minReadySeconds * 1000 <= now;
@@ -91,7 +89,7 @@ export function rankForDeletion(pods: KObject[], related: KObject[], now: number
     return {
       assigned: node === "" ? 0 : 1,
       phase: PHASE_RANK[String(rec(p["status"])["phase"] ?? "Pending")] ?? 0,
-      ready: isReady(p) ? 1 : 0,
+      ready: isPodReady(p) ? 1 : 0,
       cost: deletionCost(p),
       colocated: node === "" ? 0 : (onNode.get(node) ?? 0),
       since: readySince(p),
@@ -396,13 +394,13 @@ export class ReplicaSetController extends QueuedController {
     const fully = pods.filter((p) =>
       Object.entries(templateLabels).every(([key, v]) => p.metadata.labels?.[key] === v),
     ).length;
-    const ready = pods.filter(isReady).length;
+    const ready = pods.filter(isPodReady).length;
     const available = pods.filter((p) => isAvailable(p, minReady, now)).length;
     // when will a ready pod become available?
     let recheck: number | undefined;
     if (minReady > 0) {
       for (const p of pods) {
-        if (!isReady(p) || isAvailable(p, minReady, now)) continue;
+        if (!isPodReady(p) || isAvailable(p, minReady, now)) continue;
         const t = Date.parse(String(condition(p, "Ready")?.["lastTransitionTime"] ?? "")) + minReady * 1000 - now;
         if (!Number.isNaN(t) && (recheck === undefined || t < recheck)) recheck = t;
       }
