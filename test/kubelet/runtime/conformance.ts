@@ -82,6 +82,31 @@ function collector(): { stream: PassThrough; text: () => string } {
   return { stream, text: () => Buffer.concat(chunks).toString("utf8") };
 }
 
+/** A container of `argv` logging to `logPath`: no env, mounts, limits or stdin unless `extra` says. */
+export function containerConfig(
+  name: string,
+  argv: string[],
+  logPath: string,
+  extra: Partial<ContainerConfig> = {},
+): ContainerConfig {
+  return {
+    name,
+    attempt: 0,
+    image: "busybox",
+    argv,
+    env: [],
+    mounts: [],
+    resources: { cpuRequestMilli: 0, cpuLimitMilli: 0, memoryLimitBytes: 0 },
+    stdin: false,
+    stdinOnce: false,
+    tty: false,
+    logPath,
+    labels: {},
+    podAnnotations: {},
+    ...extra,
+  };
+}
+
 export function runtimeConformance(name: string, opts: RuntimeConformanceOptions): void {
   const caps: Required<RuntimeCapabilities> = {
     commands: true,
@@ -144,25 +169,13 @@ export function runtimeConformance(name: string, opts: RuntimeConformanceOptions
       return { podUid, cfg, status };
     };
 
-    const container = (podUid: string, name: string, argv: string[], extra: Partial<ContainerConfig> = {}) => {
-      const cfg: ContainerConfig = {
+    const container = (podUid: string, name: string, argv: string[], extra: Partial<ContainerConfig> = {}) =>
+      containerConfig(
         name,
-        attempt: 0,
-        image: "busybox",
         argv,
-        env: [],
-        mounts: [],
-        resources: { cpuRequestMilli: 0, cpuLimitMilli: 0, memoryLimitBytes: 0 },
-        stdin: false,
-        stdinOnce: false,
-        tty: false,
-        logPath: join(scratch, "logs", podUid, `${name}-${extra.attempt ?? 0}-${randomUUID().slice(0, 6)}.log`),
-        labels: {},
-        podAnnotations: {},
-        ...extra,
-      };
-      return cfg;
-    };
+        join(scratch, "logs", podUid, `${name}-${extra.attempt ?? 0}-${randomUUID().slice(0, 6)}.log`),
+        extra,
+      );
 
     const run = async (rt: Runtime, podUid: string, cfg: ContainerConfig): Promise<string> => {
       const id = await rt.createContainer(podUid, cfg);

@@ -10,7 +10,7 @@ import { detectCgroups } from "../../../src/kubelet/runtime/runc/cgroups.js";
 import { detectCgroupDelegation } from "../../../src/kubelet/runtime/runc/rootless.js";
 import { RuncRuntime } from "../../../src/kubelet/runtime/runc/runtime.js";
 import type { ContainerConfig, RuntimeNotice } from "../../../src/kubelet/runtime/types.js";
-import { logText, runtimeConformance, waitFor } from "./conformance.js";
+import { containerConfig, logText, runtimeConformance, waitFor } from "./conformance.js";
 
 /**
  * runc without root. As root (CI), this file runs itself again as uid/gid 65534 (nobody) with a
@@ -85,22 +85,8 @@ if (asRoot) {
       for (const p of pods) await rt?.removePodSandbox(p).catch(() => undefined);
       await rt?.close();
     });
-    const container = (name: string, argv: string[], extra: Partial<ContainerConfig> = {}): ContainerConfig => ({
-      name,
-      attempt: 0,
-      image: "busybox",
-      argv,
-      env: [],
-      mounts: [],
-      resources: { cpuRequestMilli: 0, cpuLimitMilli: 0, memoryLimitBytes: 0 },
-      stdin: false,
-      stdinOnce: false,
-      tty: false,
-      logPath: join(root, "logs", `${name}-${randomUUID().slice(0, 6)}.log`),
-      labels: {},
-      podAnnotations: {},
-      ...extra,
-    });
+    const container = (name: string, argv: string[], extra: Partial<ContainerConfig> = {}): ContainerConfig =>
+      containerConfig(name, argv, join(root, "logs", `${name}-${randomUUID().slice(0, 6)}.log`), extra);
     const pod = async () => {
       if (!rt) {
         rt = new RuncRuntime(options());
