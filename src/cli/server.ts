@@ -11,6 +11,7 @@ import { ApiServer, type User } from "../apiserver/server.js";
 import { LocalClient } from "../controllers/client.js";
 import { CrdController } from "../controllers/crd/index.js";
 import { CronJobController } from "../controllers/cronjob/index.js";
+import { DeploymentController } from "../controllers/deployment/index.js";
 import { DisruptionController } from "../controllers/disruption/index.js";
 import { EventTTLController } from "../controllers/eventttl/index.js";
 import { GarbageCollector } from "../controllers/garbagecollector/index.js";
@@ -146,6 +147,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     new NodeLifecycleController(client, { gracePeriodMs: cfg.nodeMonitorGracePeriodMs }),
     new DisruptionController(client),
     new ReplicaSetController(client),
+    new DeploymentController(client),
     new GarbageCollector(client),
     new JobController(client),
     new TTLAfterFinishedController(client),

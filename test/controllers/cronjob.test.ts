@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CronJobController, jobNameFor, zonedRfc3339 } from "../../src/controllers/cronjob/index.js";
 import { missedTimes, nextTime, parseSchedule } from "../../src/controllers/cronjob/schedule.js";
-import { controllerOf } from "../../src/controllers/replicaset/index.js";
+import { controllerOf } from "../../src/controllers/refmanager.js";
 import { liveRegistry } from "./support.js";
 
 const at = (s: string) => Date.parse(s);

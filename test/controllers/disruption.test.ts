@@ -1,6 +1,7 @@
 /** The disruption controller: budget arithmetic by table, and PDB status kept on a live registry. */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { scaledValue } from "../../src/api/intstr.js";
 import type { KObject } from "../../src/api/types.js";
 import {
   countHealthy,
@@ -9,7 +10,6 @@ import {
   disruptedPodMap,
   expectedPodCount,
   type ScaleFinder,
-  scaledValue,
   selectorString,
 } from "../../src/controllers/disruption/index.js";
 import { liveRegistry } from "./support.js";

@@ -12,7 +12,7 @@ import {
   podOutcome,
   TRACKING_FINALIZER,
 } from "../../src/controllers/job/index.js";
-import { controllerOf } from "../../src/controllers/replicaset/index.js";
+import { controllerOf } from "../../src/controllers/refmanager.js";
 import { expiresAt, TTLAfterFinishedController } from "../../src/controllers/ttlafterfinished/index.js";
 import { liveRegistry, until } from "./support.js";
 

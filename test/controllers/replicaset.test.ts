@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { KObject } from "../../src/api/types.js";
+import { controllerOf } from "../../src/controllers/refmanager.js";
 import {
-  controllerOf,
   isAvailable,
   podFromTemplate,
   ReplicaSetController,

@@ -1,4 +1,6 @@
 /** What the controller suites share: a live registry (memory store, watch cache, optionally admission) and a poll. */
+
+import type { KObject } from "../../src/api/types.js";
 import { BuiltinAdmission } from "../../src/apiserver/admission.js";
 import { Catalog } from "../../src/apiserver/catalog.js";
 import { Registry } from "../../src/apiserver/rest.js";
@@ -59,4 +61,32 @@ export async function until<T>(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Plays the node agent for controller suites: every new pod the `ready` predicate accepts goes
+ * Running and Ready (Ready since now); the others stay Pending. Returns a stop function.
+ */
+export function readyPods(client: LocalClient, ready: (pod: KObject) => boolean = () => true): () => void {
+  const pods = client.resource("", "v1", "pods");
+  const done = new Set<string>();
+  const s = client.informer(pods, (pod, deleted) => {
+    const uid = pod.metadata.uid ?? "";
+    if (deleted || done.has(uid) || pod.metadata.deletionTimestamp || !ready(pod)) return;
+    done.add(uid);
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    void client
+      .update(pods, pod.metadata.namespace, pod.metadata.name ?? "", "status", (o) => {
+        o["status"] = {
+          phase: "Running",
+          conditions: [
+            { type: "Ready", status: "True", lastTransitionTime: now },
+            { type: "ContainersReady", status: "True", lastTransitionTime: now },
+          ],
+        };
+        return o;
+      })
+      .catch(() => undefined);
+  });
+  return () => s.stop();
 }

@@ -18,7 +18,7 @@ import { QueuedController } from "../controller.js";
 import { recordEvent } from "../events.js";
 import { isFinished } from "../job/index.js";
 import type { ReconcileResult } from "../queue.js";
-import { controllerOf } from "../replicaset/index.js";
+import { controllerOf } from "../refmanager.js";
 import { missedTimes, nextTime, parseSchedule, type Schedule, ScheduleError, validTimeZone } from "./schedule.js";
 
 type Rec = Record<string, unknown>;

@@ -17,6 +17,7 @@
  *   deleted, is set back to False (the eviction did not go through).
  */
 
+import { scaledValue } from "../../api/intstr.js";
 import { allowedCondition, isPodReady, setCondition } from "../../api/pdb.js";
 import { labelSelectorFromObject } from "../../api/selectors/index.js";
 import { isRecord, type KObject, rfc3339 } from "../../api/types.js";
@@ -35,18 +36,6 @@ export const STALE_DISRUPTION_MS = 2 * 60 * 1000;
 
 function rec(v: unknown): Rec {
   return isRecord(v) ? v : {};
-}
-
-/** What intstr.GetScaledValueFromIntOrPercent gives (percentages of `total`, rounded up or down). */
-export function scaledValue(v: unknown, total: number, roundUp: boolean): number {
-  if (typeof v === "number") return v;
-  if (typeof v === "string") {
-    const m = /^(\d+)%$/.exec(v);
-    if (!m) throw new Error(`invalid value for IntOrString: invalid value "${v}": must be an integer or a percentage`);
-    const x = (Number(m[1]) * total) / 100;
-    return roundUp ? Math.ceil(x) : Math.floor(x);
-  }
-  throw new Error(`invalid value for IntOrString: ${JSON.stringify(v)}`);
 }
 
 /** A pod's controller as the budget counts it: its uid and how many replicas it wants. */

@@ -26,7 +26,8 @@ import type { LocalClient } from "../client.js";
 import { QueuedController } from "../controller.js";
 import { recordEvent } from "../events.js";
 import type { ReconcileResult } from "../queue.js";
-import { controllerOf, rankForDeletion } from "../replicaset/index.js";
+import { controllerOf } from "../refmanager.js";
+import { rankForDeletion } from "../replicaset/index.js";
 
 type Rec = Record<string, unknown>;
 

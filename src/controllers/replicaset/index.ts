@@ -17,13 +17,14 @@
 
 import { isPodReady } from "../../api/pdb.js";
 import { labelSelectorFromObject, selectorFromSet } from "../../api/selectors/index.js";
-import { isRecord, type KObject, type OwnerReference, rfc3339 } from "../../api/types.js";
+import { isRecord, type KObject, rfc3339 } from "../../api/types.js";
 import type { ServedVersion } from "../../apiserver/catalog.js";
 import { ApiError } from "../../apiserver/errors.js";
 import type { LocalClient } from "../client.js";
 import { QueuedController } from "../controller.js";
 import { recordEvent } from "../events.js";
 import type { ReconcileResult } from "../queue.js";
+import { claim, controllerOf, controllerRef } from "../refmanager.js";
 
 type Rec = Record<string, unknown>;
 
@@ -51,10 +52,6 @@ export function isAvailable(pod: KObject, minReadySeconds: number, now: number):
 export function isActive(pod: KObject): boolean {
   const phase = rec(pod["status"])["phase"];
   return phase !== "Succeeded" && phase !== "Failed" && !pod.metadata.deletionTimestamp;
-}
-
-export function controllerOf(obj: KObject): OwnerReference | undefined {
-  return (obj.metadata.ownerReferences ?? []).find((r) => r.controller === true);
 }
 
 function restarts(pod: KObject): number {
@@ -130,16 +127,7 @@ export function podFromTemplate(set: KObject, kind: string, apiVersion: string):
       labels: { ...labels },
       ...(annotations ? { annotations: { ...annotations } } : {}),
       ...(finalizers ? { finalizers: [...finalizers] } : {}),
-      ownerReferences: [
-        {
-          apiVersion,
-          kind,
-          name: set.metadata.name ?? "",
-          uid: set.metadata.uid ?? "",
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [controllerRef(set, apiVersion, kind)],
     },
     spec: structuredClone(rec(template["spec"])),
   };
@@ -251,7 +239,17 @@ export class ReplicaSetController extends QueuedController {
     const podsSv = this.client.resource("", "v1", "pods");
     const all = (await this.client.list(podsSv, ns)).map((c) => c.obj);
     const sel = k.selector(set);
-    const owned = await this.claim(k, set, all, sel);
+    const owned = await claim(
+      {
+        client: this.client,
+        sv: podsSv,
+        owner: set,
+        apiVersion: k.apiVersion,
+        kind: k.kind,
+        matches: (l) => !sel.empty && sel.matches(l),
+      },
+      all,
+    );
     const active = owned.filter(isActive);
     const spec = rec(set["spec"]);
     const replicas = typeof spec["replicas"] === "number" ? spec["replicas"] : 1;
@@ -272,70 +270,6 @@ export class ReplicaSetController extends QueuedController {
       }
     }
     return this.writeStatus(k, set, current, failure, this.now());
-  }
-
-  /** Releases pods that no longer match, adopts matching orphans; returns the pods the set controls. */
-  private async claim(
-    k: Kind,
-    set: KObject,
-    pods: KObject[],
-    sel: { matches(l: Record<string, string>): boolean; empty: boolean },
-  ): Promise<KObject[]> {
-    const podsSv = this.client.resource("", "v1", "pods");
-    const out: KObject[] = [];
-    for (const pod of pods) {
-      const ref = controllerOf(pod);
-      const labels = pod.metadata.labels ?? {};
-      if (ref?.uid === set.metadata.uid) {
-        if (!sel.empty && sel.matches(labels)) out.push(pod);
-        else if (!pod.metadata.deletionTimestamp) await this.release(podsSv, pod, set);
-        continue;
-      }
-      if (ref || sel.empty || !sel.matches(labels)) continue;
-      if (pod.metadata.deletionTimestamp || set.metadata.deletionTimestamp) continue;
-      const adopted = await this.adopt(k, podsSv, pod, set);
-      if (adopted) out.push(adopted);
-    }
-    return out;
-  }
-
-  private async adopt(k: Kind, podsSv: ServedVersion, pod: KObject, set: KObject): Promise<KObject | undefined> {
-    let result: KObject | undefined;
-    try {
-      await this.client.update(podsSv, pod.metadata.namespace, pod.metadata.name ?? "", "", (o) => {
-        // someone else took it meanwhile: leave it
-        if (controllerOf(o)) throw new ApiError(409, "Conflict", "already controlled");
-        o.metadata.ownerReferences = [
-          ...(o.metadata.ownerReferences ?? []),
-          {
-            apiVersion: k.apiVersion,
-            kind: k.kind,
-            name: set.metadata.name ?? "",
-            uid: set.metadata.uid ?? "",
-            controller: true,
-            blockOwnerDeletion: true,
-          },
-        ];
-        result = o;
-        return o;
-      });
-    } catch (err) {
-      if (err instanceof ApiError && (err.code === 404 || err.code === 409)) return undefined;
-      throw err;
-    }
-    return result;
-  }
-
-  private async release(podsSv: ServedVersion, pod: KObject, set: KObject): Promise<void> {
-    try {
-      await this.client.update(podsSv, pod.metadata.namespace, pod.metadata.name ?? "", "", (o) => {
-        o.metadata.ownerReferences = (o.metadata.ownerReferences ?? []).filter((r) => r.uid !== set.metadata.uid);
-        if (o.metadata.ownerReferences.length === 0) delete o.metadata.ownerReferences;
-        return o;
-      });
-    } catch (err) {
-      if (!(err instanceof ApiError && err.code === 404)) throw err;
-    }
   }
 
   /** Creates `n` pods in batches of 1, 2, 4, ...; returns them and the first refusal's message, if any. */
