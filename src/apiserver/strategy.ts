@@ -2,7 +2,9 @@
  * Per-kind create/update strategies: what the registry resets, initialises or derives before an
  * object is stored (upstream `pkg/registry/<group>/<resource>/strategy.go`).
  */
+
 import { randomBytes, randomUUID } from "node:crypto";
+import { canonical } from "../api/canonical.js";
 import type { ResourceDef } from "../api/registry/resources.js";
 import { ensureRecord, isRecord, type KObject, rfc3339 } from "../api/types.js";
 
@@ -40,6 +42,9 @@ export function podQOSClass(pod: KObject): string {
   if (!anySet) return "BestEffort";
   return guaranteed ? "Guaranteed" : "Burstable";
 }
+
+/** The apps/v1 face of a DaemonSet's internal spec.templateGeneration. */
+const DS_TEMPLATE_GENERATION = "deprecated.daemonset.template.generation";
 
 /** Fields a create fills in or resets, for every kind. Mutates obj. */
 export function prepareForCreate(def: ResourceDef, obj: KObject): void {
@@ -84,6 +89,14 @@ export function prepareForCreate(def: ResourceDef, obj: KObject): void {
     case "Job":
       if (obj.apiVersion === "batch/v1") prepareJob(obj);
       break;
+    case "DaemonSet": {
+      const g = Number(meta.annotations?.[DS_TEMPLATE_GENERATION]);
+      meta.annotations = {
+        ...meta.annotations,
+        [DS_TEMPLATE_GENERATION]: String(Number.isInteger(g) && g > 1 ? g : 1),
+      };
+      break;
+    }
     default:
       break;
   }
@@ -150,6 +163,15 @@ export function prepareForUpdate(def: ResourceDef, obj: KObject, old: KObject, s
     meta.generation = specPart(obj) !== specPart(old) ? gen + 1 : gen;
   } else {
     delete meta.generation;
+  }
+  if (def.kind === "DaemonSet" && def.group !== "") {
+    // spec.templateGeneration of the internal type: one more at each template change, never set by a user
+    const g = Number(o.annotations?.[DS_TEMPLATE_GENERATION]);
+    const was = Number.isInteger(g) && g > 0 ? g : 1;
+    const changed =
+      JSON.stringify(canonical(rec(obj, "spec")["template"])) !==
+      JSON.stringify(canonical(rec(old, "spec")["template"]));
+    meta.annotations = { ...meta.annotations, [DS_TEMPLATE_GENERATION]: String(changed ? was + 1 : was) };
   }
   if (def.kind === "Namespace" && subresource !== "finalize") {
     // spec.finalizers only change through /finalize

@@ -15,7 +15,7 @@ const USAGE = `k8ts ${version} — Kubernetes in TypeScript
 
 Usage:
   k8ts server [--data-dir DIR] [--port PORT] [--bind ADDR] [--store sqlite|etcd|memory] [--etcd-endpoints URLS]
-              [--runtime auto|runc|process|sim] [--disable-agent] [--node-name NAME]
+              [--runtime auto|runc|process|sim] [--disable-agent] [--node-name NAME] [--controllers LIST]
   k8ts agent --server URL --token TOKEN --ca-cert-hash sha256:HASH [--name NAME] [--root-dir DIR]
              [--runtime auto|runc|process|sim] [--node-ip IP] [--kubelet-port PORT] [--sim-nodes N]
   k8ts token create [--data-dir DIR] [--ttl 24h] [--server URL]
@@ -31,6 +31,8 @@ server options:
                          here, else host processes)
   --disable-agent        no embedded node (a control plane only)
   --node-name NAME       the embedded node's name (default the host name)
+  --controllers LIST     controllers to run, as kube-controller-manager's flag: '*' all (default),
+                         'name' one, '-name' all but it (e.g. '*,-deployment')
 
 agent options:
   --server URL           the API server (https://host:port)
@@ -72,6 +74,7 @@ async function server(args: string[]): Promise<void> {
       runtime: { type: "string" },
       "disable-agent": { type: "boolean" },
       "node-name": { type: "string" },
+      controllers: { type: "string" },
     },
     strict: true,
   });
@@ -90,6 +93,7 @@ async function server(args: string[]): Promise<void> {
     storeBackend: backend,
     etcdEndpoints: (values["etcd-endpoints"] ?? "http://127.0.0.1:2379").split(",").filter((s) => s !== ""),
     agent: values["disable-agent"] ? false : { runtime: runtimeOf(values.runtime), nodeName: values["node-name"] },
+    controllers: (values.controllers ?? "*").split(",").filter((s) => s !== ""),
   });
   process.stdout.write(`k8ts is serving at ${running.url}\nexport KUBECONFIG=${running.kubeconfigPath}\n`);
   onSignals(running.stop);

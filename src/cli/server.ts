@@ -11,6 +11,7 @@ import { ApiServer, type User } from "../apiserver/server.js";
 import { LocalClient } from "../controllers/client.js";
 import { CrdController } from "../controllers/crd/index.js";
 import { CronJobController } from "../controllers/cronjob/index.js";
+import { DaemonSetController } from "../controllers/daemonset/index.js";
 import { DeploymentController } from "../controllers/deployment/index.js";
 import { DisruptionController } from "../controllers/disruption/index.js";
 import { EventTTLController } from "../controllers/eventttl/index.js";
@@ -46,6 +47,8 @@ export interface ServerConfig {
   watchCacheWindow?: number;
   /** Run the built-in scheduler (default true; tests that drive their own Scheduler turn it off). */
   scheduler?: boolean;
+  /** Which controllers run, as kube-controller-manager's --controllers (default ["*"]). */
+  controllers?: string[];
   /** How long a node may miss heartbeats before it is NotReady (Unknown), ms (default 40 s). */
   nodeMonitorGracePeriodMs?: number;
   /** The embedded node agent: its runtime, or false for none (default: none; `k8ts server` runs one). */
@@ -67,6 +70,15 @@ export interface RunningServer {
 interface Controller {
   start(): void;
   stop(): void;
+}
+
+/**
+ * kube-controller-manager's --controllers rule: `name` runs it, `-name` does not, `*` runs every
+ * controller not named with a minus.
+ */
+export function controllerEnabled(name: string, list: readonly string[]): boolean {
+  if (list.includes(`-${name}`)) return false;
+  return list.includes(name) || list.includes("*");
 }
 
 /** A controller whose module loads when it first starts (the scheduler: not on the start-up path). */
@@ -133,26 +145,35 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const host = cfg.bind === "0.0.0.0" || cfg.bind === "::" ? "127.0.0.1" : cfg.bind;
   const url = `https://${host.includes(":") ? `[${host}]` : host}:${api.port}`;
   const client = new LocalClient(api.catalog, api.registry);
-  const controllers = [
-    new CrdController(client),
-    new NamespaceController(client),
-    new ServiceAccountController(client),
-    new RootCACertPublisher(client, pki.caCert),
-    new EventTTLController(client),
-    new ResourceQuotaController(client),
-    new NodeIpamController(client),
+  // kube-controller-manager's names, for --controllers
+  const named: Array<[string, Controller]> = [
+    ["customresourcedefinition", new CrdController(client)],
+    ["namespace", new NamespaceController(client)],
+    ["serviceaccount", new ServiceAccountController(client)],
+    ["root-ca-cert-publisher", new RootCACertPublisher(client, pki.caCert)],
+    ["event-ttl", new EventTTLController(client)],
+    ["resourcequota", new ResourceQuotaController(client)],
+    ["nodeipam", new NodeIpamController(client)],
     ...(cfg.scheduler === false
       ? []
-      : [lazyController(async () => new (await import("../scheduler/index.js")).Scheduler(client))]),
-    new NodeLifecycleController(client, { gracePeriodMs: cfg.nodeMonitorGracePeriodMs }),
-    new DisruptionController(client),
-    new ReplicaSetController(client),
-    new DeploymentController(client),
-    new GarbageCollector(client),
-    new JobController(client),
-    new TTLAfterFinishedController(client),
-    new CronJobController(client),
+      : [
+          ["scheduler", lazyController(async () => new (await import("../scheduler/index.js")).Scheduler(client))] as [
+            string,
+            Controller,
+          ],
+        ]),
+    ["nodelifecycle", new NodeLifecycleController(client, { gracePeriodMs: cfg.nodeMonitorGracePeriodMs })],
+    ["disruption", new DisruptionController(client)],
+    ["replicaset", new ReplicaSetController(client)],
+    ["deployment", new DeploymentController(client)],
+    ["daemonset", new DaemonSetController(client)],
+    ["garbagecollector", new GarbageCollector(client)],
+    ["job", new JobController(client)],
+    ["ttl-after-finished", new TTLAfterFinishedController(client)],
+    ["cronjob", new CronJobController(client)],
   ];
+  const controllers = named.filter(([n]) => controllerEnabled(n, cfg.controllers ?? ["*"])).map(([, c]) => c);
+
   await import("./bootstrap.js").then((m) =>
     m.bootstrap(client, { serviceIP, advertiseIP: host, port: api.port, caCert: pki.caCert, url }),
   );

@@ -33,6 +33,14 @@ export class LocalClient {
     return (await this.registry.list(sv, { namespace, resourceVersion: "0" })).items;
   }
 
+  /**
+   * A consistent list: it waits until the watch cache holds what the store holds, so it sees every
+   * write made before the call (a controller's own creates included).
+   */
+  async listFresh(sv: ServedVersion, namespace?: string): Promise<CachedObject[]> {
+    return (await this.registry.list(sv, { namespace, resourceVersion: "" })).items;
+  }
+
   /** Creates; an AlreadyExists answer is not an error here. */
   async ensure(sv: ServedVersion, obj: KObject): Promise<void> {
     try {

@@ -6,23 +6,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startCluster, type TestCluster } from "./harness.js";
-import { kubectlSkip } from "./support.js";
-
-async function eventually<T>(fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { kubectlSkip, until } from "./support.js";
 
 describe("Deployments with kubectl", { skip: kubectlSkip() }, () => {
   let c: TestCluster;
   before(async () => {
     c = await startCluster({ store: "memory", agent: "sim" });
-    await eventually(async () => {
+    await until("node Ready", async () => {
       const r = await c.kubectl(["get", "nodes", "--no-headers"]);
       return /\sReady\s/.test(r.stdout) ? true : undefined;
     });
@@ -117,7 +107,7 @@ describe("Deployments with kubectl", { skip: kubectlSkip() }, () => {
 
   it("delete deployment takes its ReplicaSets and pods", async () => {
     assert.equal((await k("delete", "deploy", "nginx")).trim(), 'deployment.apps "nginx" deleted');
-    await eventually(async () => {
+    await until("sets and pods gone", async () => {
       const rs = await k("get", "rs,pods", "-l", "app=nginx", "-o", "name");
       return rs.trim() === "" ? true : undefined;
     });

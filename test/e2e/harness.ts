@@ -46,6 +46,8 @@ export async function startCluster(
     nodeMonitorGracePeriodMs?: number;
     /** The built-in scheduler (default on). */
     scheduler?: boolean;
+    /** Which controllers run (kube-controller-manager's --controllers; default all). */
+    controllers?: string[];
   } = {},
 ): Promise<TestCluster> {
   process.env["K8TS_LOG"] ??= "error";
@@ -59,6 +61,7 @@ export async function startCluster(
     watchCacheWindow: opts.watchCacheWindow,
     nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs,
     scheduler: opts.scheduler,
+    controllers: opts.controllers,
     agent: opts.agent ? { runtime: opts.agent, nodeName: "k8ts-node", nodeUpdateMs: 2000, kubeletPort: 0 } : false,
   });
   const bin = kubectlBinary() ?? "kubectl";

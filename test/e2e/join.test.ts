@@ -4,7 +4,7 @@
  * (wrong CA hash, unknown token). Bootstrap token authentication rules on table-driven cases.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import type { KObject } from "../../src/api/types.js";
 import { authenticateBootstrapToken } from "../../src/apiserver/bootstraptokens.js";
 import { startCluster, type TestCluster } from "./harness.js";
-import { kubectlSkip, REPO_ROOT, until } from "./support.js";
+import { k8ts, kubectlSkip, runK8ts as run, until } from "./support.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const secret = (data: Record<string, string>, extra: Partial<KObject> = {}): KObject => ({
@@ -57,24 +57,6 @@ describe("bootstrap token authentication", () => {
     ]);
   });
 });
-
-function k8ts(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [join(REPO_ROOT, "bin", "k8ts.js"), ...args], {
-    env: { ...process.env, K8TS_LOG: "error", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-}
-
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = k8ts(args);
-    let stdout = "";
-    let stderr = "";
-    p.stdout?.on("data", (d: Buffer) => (stdout += d));
-    p.stderr?.on("data", (d: Buffer) => (stderr += d));
-    p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 describe("k8ts agent joins a cluster", { skip: kubectlSkip() }, () => {
   let c: TestCluster;

@@ -183,7 +183,8 @@ describe("REST semantics (raw HTTP, memory store)", () => {
   }
 
   before(async () => {
-    cluster = await startCluster({ store: "memory" });
+    // no Deployment controller: these cases check what the registry alone does with the objects
+    cluster = await startCluster({ store: "memory", controllers: ["*", "-deployment"] });
     client = clientFor(cluster.kubeconfig);
   });
   after(async () => {

@@ -3,7 +3,7 @@
  * semantic "the server kept what I sent" comparison, and raw HTTPS requests with the admin
  * client certificate from the kubeconfig the server wrote.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { dirname, join, resolve } from "node:path";
@@ -304,4 +304,28 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, t
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+/** Starts `k8ts <args>` from this checkout as its own process (logs at error level). */
+export function k8ts(args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, [join(REPO_ROOT, "bin", "k8ts.js"), ...args], {
+    env: { ...process.env, K8TS_LOG: "error", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** Runs `k8ts <args>` to its end. */
+export function runK8ts(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = k8ts(args);
+    let stdout = "";
+    let stderr = "";
+    p.stdout?.on("data", (d: Buffer) => {
+      stdout += d;
+    });
+    p.stderr?.on("data", (d: Buffer) => {
+      stderr += d;
+    });
+    p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }

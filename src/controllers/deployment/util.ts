@@ -3,8 +3,11 @@
  * can be checked by table: template hashes, surge and unavailability fenceposts, how far a new
  * ReplicaSet may grow, proportional scaling, revisions and the Progressing/Available conditions.
  */
+
+import { canonical } from "../../api/canonical.js";
 import { scaledValue } from "../../api/intstr.js";
 import { isRecord, type KObject, rfc3339 } from "../../api/types.js";
+import { safeHash } from "../hash.js";
 
 type Rec = Record<string, unknown>;
 
@@ -90,47 +93,9 @@ export function maxUnavailable(d: KObject): number {
   return Math.min(fenceposts(d).unavailable, desired);
 }
 
-/**
- * An object with sorted keys and without null, empty objects or empty arrays: what Go's semantic
- * equality cannot tell apart compares (and hashes) the same here.
- */
-export function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) {
-    const out = v.map(canonical);
-    return out;
-  }
-  if (isRecord(v)) {
-    const out: Rec = {};
-    for (const k of Object.keys(v).sort()) {
-      const c = canonical(v[k]);
-      if (c === undefined || c === null) continue;
-      if (Array.isArray(c) && c.length === 0) continue;
-      if (isRecord(c) && Object.keys(c).length === 0) continue;
-      out[k] = c;
-    }
-    return out;
-  }
-  return v;
-}
-
-const SAFE = "bcdfghjklmnpqrstvwxz2456789";
-
-/** FNV-1a (32 bit) of the template and the collision count, spelled as upstream's SafeEncodeString does. */
+/** FNV-1a of the template and the collision count, spelled as upstream's ComputeHash. */
 export function templateHash(template: unknown, collisionCount?: number): string {
-  let h = 0x811c9dc5;
-  const feed = (bytes: Uint8Array) => {
-    for (const b of bytes) {
-      h ^= b;
-      h = Math.imul(h, 0x01000193) >>> 0;
-    }
-  };
-  feed(new TextEncoder().encode(JSON.stringify(canonical(template))));
-  if (collisionCount !== undefined) {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, collisionCount >>> 0, true);
-    feed(b);
-  }
-  return [...String(h >>> 0)].map((c) => SAFE[c.charCodeAt(0) % SAFE.length]).join("");
+  return safeHash(JSON.stringify(canonical(template)), collisionCount);
 }
 
 function withoutHash(template: unknown): unknown {

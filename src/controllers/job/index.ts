@@ -25,6 +25,7 @@ import { ApiError } from "../../apiserver/errors.js";
 import type { LocalClient } from "../client.js";
 import { QueuedController } from "../controller.js";
 import { recordEvent } from "../events.js";
+import { createPods, deletePods, type PodOwner } from "../podcontrol.js";
 import type { ReconcileResult } from "../queue.js";
 import { controllerOf } from "../refmanager.js";
 import { rankForDeletion } from "../replicaset/index.js";
@@ -456,42 +457,26 @@ export class JobController extends QueuedController {
     return out;
   }
 
+  private podOwner(job: KObject): PodOwner {
+    return {
+      client: this.client,
+      owner: { ...job, kind: "Job", apiVersion: "batch/v1" },
+      component: "job-controller",
+      now: this.now,
+    };
+  }
+
   /** Creates the pods in slow-start batches; returns how many were made (a refusal stops it). */
   private async createPods(job: KObject, indexes: Array<number | undefined>): Promise<number> {
-    let made = 0;
-    for (let batch = 1, at = 0; at < indexes.length; batch *= 2) {
-      const slice = indexes.slice(at, at + batch);
-      at += slice.length;
-      const results = await Promise.allSettled(
-        slice.map((i) =>
-          this.client.registry.create(this.pods(), job.metadata.namespace, jobPod(job, i), { dryRun: false }),
-        ),
-      );
-      for (const r of results) {
-        if (r.status === "fulfilled") {
-          made++;
-          await this.event(job, "Normal", "SuccessfulCreate", `Created pod: ${r.value.obj.metadata.name}`);
-        } else {
-          await this.event(
-            job,
-            "Warning",
-            "FailedCreate",
-            `Error creating: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`,
-          );
-          return made;
-        }
-      }
-    }
-    return made;
+    const made = await createPods(
+      this.podOwner(job),
+      indexes.map((i) => jobPod(job, i)),
+    );
+    return made.created.length;
   }
 
   private async deletePods(job: KObject, pods: KObject[]): Promise<void> {
-    await Promise.all(
-      pods.map(async (p) => {
-        await this.client.delete(this.pods(), p.metadata.namespace, p.metadata.name ?? "");
-        await this.event(job, "Normal", "SuccessfulDelete", `Deleted pod: ${p.metadata.name}`);
-      }),
-    );
+    await deletePods(this.podOwner(job), pods);
   }
 
   private async removeFinalizers(pods: KObject[]): Promise<void> {

@@ -22,7 +22,7 @@ import type { ServedVersion } from "../../apiserver/catalog.js";
 import { ApiError } from "../../apiserver/errors.js";
 import type { LocalClient } from "../client.js";
 import { QueuedController } from "../controller.js";
-import { recordEvent } from "../events.js";
+import { createPods, deletePods, type PodOwner } from "../podcontrol.js";
 import type { ReconcileResult } from "../queue.js";
 import { claim, controllerOf, controllerRef } from "../refmanager.js";
 
@@ -272,46 +272,21 @@ export class ReplicaSetController extends QueuedController {
     return this.writeStatus(k, set, current, failure, this.now());
   }
 
-  /** Creates `n` pods in batches of 1, 2, 4, ...; returns them and the first refusal's message, if any. */
-  private async createPods(k: Kind, set: KObject, n: number): Promise<{ created: KObject[]; failure?: string }> {
-    const podsSv = this.client.resource("", "v1", "pods");
-    const created: KObject[] = [];
-    let left = n;
-    for (let batch = 1; left > 0; batch *= 2) {
-      const size = Math.min(batch, left);
-      const results = await Promise.allSettled(
-        Array.from({ length: size }, () =>
-          this.client.registry.create(podsSv, set.metadata.namespace, podFromTemplate(set, k.kind, k.apiVersion), {
-            dryRun: false,
-          }),
-        ),
-      );
-      for (const r of results) {
-        if (r.status === "fulfilled") {
-          created.push(r.value.obj);
-          await this.event(set, "Normal", "SuccessfulCreate", `Created pod: ${r.value.obj.metadata.name}`);
-        } else {
-          const message = r.reason instanceof Error ? r.reason.message : String(r.reason);
-          await this.event(set, "Warning", "FailedCreate", `Error creating: ${message}`);
-          // a refused batch stops the slow start, as upstream's
-          return { created, failure: message };
-        }
-      }
-      left -= size;
-    }
-    return { created };
+  private podOwner(set: KObject): PodOwner {
+    // upstream's names for the two controllers the events come from
+    const component = set.kind === "ReplicationController" ? "replication-controller" : "replicaset-controller";
+    return { client: this.client, owner: set, component, now: this.now };
+  }
+
+  private createPods(k: Kind, set: KObject, n: number): Promise<{ created: KObject[]; failure?: string }> {
+    const pods = Array.from({ length: n }, () => podFromTemplate(set, k.kind, k.apiVersion));
+    return createPods(this.podOwner(set), pods);
   }
 
   /** Deletes the `n` pods ranked first for deletion; returns them. */
   private async deletePods(set: KObject, active: KObject[], n: number): Promise<KObject[]> {
-    const podsSv = this.client.resource("", "v1", "pods");
     const victims = rankForDeletion(active, active, this.now()).slice(0, n);
-    await Promise.all(
-      victims.map(async (p) => {
-        await this.client.delete(podsSv, p.metadata.namespace, p.metadata.name ?? "");
-        await this.event(set, "Normal", "SuccessfulDelete", `Deleted pod: ${p.metadata.name}`);
-      }),
-    );
+    await deletePods(this.podOwner(set), victims);
     return victims;
   }
 
@@ -376,11 +351,5 @@ export class ReplicaSetController extends QueuedController {
     }
     if (failure !== undefined) return { requeueAfterMs: 5000 };
     return recheck !== undefined ? { requeueAfterMs: recheck + 50 } : undefined;
-  }
-
-  private async event(obj: KObject, type: string, reason: string, message: string): Promise<void> {
-    // upstream's names for the two controllers the events come from
-    const component = obj.kind === "ReplicationController" ? "replication-controller" : "replicaset-controller";
-    await recordEvent(this.client, obj, component, type, reason, message, this.now());
   }
 }
