@@ -14,6 +14,7 @@ import { isRecord, type KObject, rfc3339 } from "../../api/types.js";
 import { type Taint, toleratesTaint } from "../../scheduler/taints.js";
 import { log } from "../../util/log.js";
 import type { LocalClient } from "../client.js";
+import { recordEvent } from "../events.js";
 import { type ReconcileResult, WorkQueue } from "../queue.js";
 
 export interface NodeLifecycleOptions {
@@ -308,23 +309,15 @@ export class NodeLifecycleController {
         return cur;
       })
       .catch(() => undefined);
-    const events = this.client.resource("", "v1", "events");
-    await this.client
-      .ensure(events, {
-        apiVersion: "v1",
-        kind: "Event",
-        metadata: { name: `${name}.${(this.now() * 1e6).toString(16)}`, namespace: ns },
-        involvedObject: { kind: "Pod", namespace: ns, name, uid: pod.metadata.uid, apiVersion: "v1" },
-        reason: "TaintManagerEviction",
-        message: `Marking for deletion Pod ${ns}/${name}`,
-        source: { component: "taint-eviction-controller" },
-        reportingComponent: "taint-eviction-controller",
-        type: "Normal",
-        count: 1,
-        firstTimestamp: rfc3339(this.now()),
-        lastTimestamp: rfc3339(this.now()),
-      })
-      .catch(() => undefined);
+    await recordEvent(
+      this.client,
+      { ...pod, kind: "Pod", apiVersion: "v1" },
+      "taint-eviction-controller",
+      "Normal",
+      "TaintManagerEviction",
+      `Marking for deletion Pod ${ns}/${name}`,
+      this.now(),
+    );
     await this.client.delete(pods, ns, name);
   }
 }
