@@ -97,17 +97,22 @@ describe("JobController on a registry", () => {
         !p.metadata.deletionTimestamp &&
         !["Succeeded", "Failed"].includes(String((p["status"] as Record<string, unknown>)?.["phase"])),
     );
-  const finish = async (pod: KObject, phase: "Succeeded" | "Failed") => {
+  const finish = async (
+    pod: KObject,
+    phase: "Succeeded" | "Failed",
+    o2: { exitCode?: number; conditions?: Array<Record<string, unknown>> } = {},
+  ) => {
     await client.update(pods(), "default", pod.metadata.name ?? "", "status", (o) => {
       o["status"] = {
         phase,
+        ...(o2.conditions ? { conditions: o2.conditions } : {}),
         containerStatuses: [
           {
             name: "c",
             restartCount: 0,
             state: {
               terminated: {
-                exitCode: phase === "Succeeded" ? 0 : 1,
+                exitCode: o2.exitCode ?? (phase === "Succeeded" ? 0 : 1),
                 finishedAt: new Date(Date.now() - 3_600_000).toISOString(),
               },
             },
@@ -257,5 +262,109 @@ describe("JobController on a registry", () => {
       const left = (await client.list(pods(), "default")).filter((c) => controllerOf(c.obj)?.uid === uid);
       return left.length === 0 ? true : undefined;
     });
+  });
+
+  it("podFailurePolicy FailJob on an exit code fails the Job with the rule's message", async () => {
+    await create("pfp", {
+      backoffLimit: 6,
+      podFailurePolicy: {
+        rules: [{ action: "FailJob", onExitCodes: { containerName: "c", operator: "In", values: [42] } }],
+      },
+    });
+    const [p] = await until("a pod", async () => {
+      const r = await running("pfp");
+      return r.length === 1 ? r : undefined;
+    });
+    await finish(p!, "Failed", { exitCode: 42 });
+    const failed = await until("Failed", () => cond("pfp", "Failed"));
+    assert.equal(failed["reason"], "PodFailurePolicy");
+    assert.equal(
+      failed["message"],
+      `Container c for pod default/${p!.metadata.name} failed with exit code 42 matching FailJob rule at index 0`,
+    );
+    assert.equal(status("pfp")["failed"], 1);
+  });
+
+  it("podFailurePolicy Ignore on DisruptionTarget: not counted, the pod is replaced", async () => {
+    await create("ign", {
+      backoffLimit: 0,
+      podFailurePolicy: { rules: [{ action: "Ignore", onPodConditions: [{ type: "DisruptionTarget" }] }] },
+    });
+    const [p] = await until("a pod", async () => {
+      const r = await running("ign");
+      return r.length === 1 ? r : undefined;
+    });
+    await finish(p!, "Failed", { conditions: [{ type: "DisruptionTarget", status: "True" }] });
+    const [q] = await until("a replacement", async () => {
+      const r = await running("ign");
+      return r.length === 1 && r[0]!.metadata.uid !== p!.metadata.uid ? r : undefined;
+    });
+    assert.equal(cond("ign", "Failed"), undefined);
+    assert.equal(status("ign")["failed"] ?? 0, 0);
+    await finish(q!, "Succeeded");
+    await until("Complete", () => cond("ign", "Complete"));
+  });
+
+  it("backoffLimitPerIndex: an index failing past its limit is a failed index; the Job fails with FailedIndexes", async () => {
+    await create("per", { completionMode: "Indexed", completions: 3, parallelism: 3, backoffLimitPerIndex: 1 });
+    const first = await until("3 pods", async () => {
+      const r = await running("per");
+      return r.length === 3 ? r : undefined;
+    });
+    const byIndex = (ps: KObject[], i: number) =>
+      ps.find((p) => p.metadata.labels?.["batch.kubernetes.io/job-completion-index"] === String(i))!;
+    await finish(byIndex(first, 0), "Succeeded");
+    await finish(byIndex(first, 2), "Succeeded");
+    await finish(byIndex(first, 1), "Failed");
+    // the retry of index 1 waits out its back-off (10 s after the failure, which was an hour ago) and carries its count
+    const retry = await until("index 1 again", async () => {
+      const r = (await running("per")).filter((p) => p.metadata.uid !== byIndex(first, 1).metadata.uid);
+      return r.length === 1 ? r[0] : undefined;
+    });
+    assert.equal(retry!.metadata.annotations?.["batch.kubernetes.io/job-index-failure-count"], "1");
+    await finish(retry!, "Failed");
+    const failed = await until("Failed", () => cond("per", "Failed"));
+    assert.equal(failed["reason"], "FailedIndexes");
+    assert.equal(failed["message"], "Job has failed indexes");
+    assert.equal(status("per")["failedIndexes"], "1");
+    assert.equal(status("per")["completedIndexes"], "0,2");
+  });
+
+  it("successPolicy: index 0 succeeding completes the Job with SuccessPolicy and ends the other pods", async () => {
+    await create("sp", {
+      completionMode: "Indexed",
+      completions: 3,
+      parallelism: 3,
+      successPolicy: { rules: [{ succeededIndexes: "0" }] },
+    });
+    const ps = await until("3 pods", async () => {
+      const r = await running("sp");
+      return r.length === 3 ? r : undefined;
+    });
+    const lead = ps.find((p) => p.metadata.labels?.["batch.kubernetes.io/job-completion-index"] === "0")!;
+    await finish(lead, "Succeeded");
+    const met = await until("SuccessCriteriaMet", () => cond("sp", "SuccessCriteriaMet"));
+    assert.equal(met["reason"], "SuccessPolicy");
+    assert.equal(met["message"], "Matched rules at index 0");
+    const done = await until("Complete", () => cond("sp", "Complete"));
+    assert.equal(done["reason"], "SuccessPolicy");
+    assert.equal((await running("sp")).length, 0);
+  });
+
+  it("podReplacementPolicy Failed: a terminating pod gets no replacement until it has failed", async () => {
+    await create("repl", { podReplacementPolicy: "Failed", backoffLimit: 3 });
+    const [p] = await until("a pod", async () => {
+      const r = await running("repl");
+      return r.length === 1 ? r : undefined;
+    });
+    // the tracking finalizer holds the deleted pod (as a kubelet still stopping it would)
+    await client.delete(pods(), "default", p!.metadata.name ?? "");
+    await until("terminating counted", () => (status("repl")["terminating"] === 1 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await running("repl")).length, 0);
+    assert.equal(status("repl")["failed"] ?? 0, 0);
+    await finish(p!, "Failed");
+    await until("replaced", async () => ((await running("repl")).length === 1 ? true : undefined), 20_000);
+    assert.equal(status("repl")["failed"], 1);
   });
 });

@@ -14,8 +14,12 @@
  *   reset on resume);
  * - conditions as 1.31+: SuccessCriteriaMet / FailureTarget at once, Complete / Failed once no pod
  *   is left running or terminating; completionTime; events as upstream's.
- * Not yet: podFailurePolicy, successPolicy, backoffLimitPerIndex, podReplacementPolicy Failed,
- * managedBy, adoption of orphans with manualSelector, ttlSecondsAfterFinished (its own controller).
+ * - podFailurePolicy (FailJob / FailIndex / Ignore / Count by exit code or pod condition),
+ *   backoffLimitPerIndex with maxFailedIndexes (per-index failure counts on the pods' annotations,
+ *   failedIndexes), successPolicy (SuccessPolicy), podReplacementPolicy Failed (a terminating pod
+ *   holds its place until it has failed) — the rules in policy.ts.
+ * Not yet: managedBy, adoption of orphans with manualSelector; ttlSecondsAfterFinished is its own
+ * controller.
  */
 
 import { isPodReady } from "../../api/pdb.js";
@@ -29,11 +33,16 @@ import { createPods, deletePods, type PodOwner } from "../podcontrol.js";
 import type { ReconcileResult } from "../queue.js";
 import { controllerOf } from "../refmanager.js";
 import { rankForDeletion } from "../replicaset/index.js";
+import { formatIndexes, matchPodFailurePolicy, matchSuccessPolicy, onlyReplaceFailed, parseIndexes } from "./policy.js";
+
+export { formatIndexes, parseIndexes };
 
 type Rec = Record<string, unknown>;
 
 export const TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking";
 const INDEX_KEY = "batch.kubernetes.io/job-completion-index";
+const INDEX_FAILURES = "batch.kubernetes.io/job-index-failure-count";
+const INDEX_IGNORED = "batch.kubernetes.io/job-index-ignored-failure-count";
 const BACKOFF_BASE_MS = 10_000;
 const BACKOFF_MAX_MS = 6 * 60_000;
 
@@ -45,43 +54,32 @@ function phaseOf(pod: KObject): string {
   return String(rec(pod["status"])["phase"] ?? "");
 }
 
-/** How a pod counts for its Job (upstream: a pod being deleted before it succeeded has failed). */
-export function podOutcome(pod: KObject): "succeeded" | "failed" | "active" {
+/**
+ * How a pod counts for its Job. A pod being deleted before it finished has failed (upstream counts
+ * it so orphans never stay uncounted) — unless the Job only replaces Failed pods (podReplacementPolicy
+ * Failed, or a podFailurePolicy): then it is terminating until its phase says.
+ */
+export function podOutcome(pod: KObject, terminalOnly = false): "succeeded" | "failed" | "active" | "terminating" {
   const phase = phaseOf(pod);
   if (phase === "Succeeded") return "succeeded";
-  if (phase === "Failed" || pod.metadata.deletionTimestamp) return "failed";
+  if (phase === "Failed") return "failed";
+  if (pod.metadata.deletionTimestamp) return terminalOnly ? "terminating" : "failed";
   return "active";
+}
+
+function created(p: KObject): number {
+  return Date.parse(p.metadata.creationTimestamp ?? "") || 0;
+}
+
+function annotationCount(pod: KObject | undefined, key: string): number {
+  const n = Number(pod?.metadata.annotations?.[key] ?? 0);
+  return Number.isInteger(n) && n > 0 ? n : 0;
 }
 
 /** The pod-failure back-off after `failures` failures (10 s, 20 s, 40 s, ... at most 6 min). */
 export function failureBackoffMs(failures: number): number {
   if (failures <= 0) return 0;
   return Math.min(BACKOFF_BASE_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
-}
-
-/** Completed indexes as upstream writes them: sorted, ranges folded ("0-2,4"). */
-export function formatIndexes(indexes: Iterable<number>): string {
-  const sorted = [...new Set(indexes)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(",");
-}
-
-/** The indexes in a completedIndexes string. */
-export function parseIndexes(s: unknown): Set<number> {
-  const out = new Set<number>();
-  if (typeof s !== "string" || s === "") return out;
-  for (const part of s.split(",")) {
-    const [a, b] = part.split("-").map(Number);
-    if (a === undefined || Number.isNaN(a)) continue;
-    for (let i = a; i <= (b === undefined || Number.isNaN(b) ? a : b); i++) out.add(i);
-  }
-  return out;
 }
 
 function indexOf(pod: KObject): number | undefined {
@@ -91,11 +89,11 @@ function indexOf(pod: KObject): number | undefined {
 }
 
 /** The pod a Job's template makes; `index` for Indexed jobs. */
-export function jobPod(job: KObject, index: number | undefined): KObject {
+export function jobPod(job: KObject, index: number | undefined, extra: Record<string, string> = {}): KObject {
   const template = rec(rec(job["spec"])["template"]);
   const meta = rec(template["metadata"]);
   const labels = { ...(rec(meta["labels"]) as Record<string, string>) };
-  const annotations = { ...(rec(meta["annotations"]) as Record<string, string>) };
+  const annotations = { ...(rec(meta["annotations"]) as Record<string, string>), ...extra };
   const spec = structuredClone(rec(template["spec"]));
   const name = job.metadata.name ?? "";
   if (index !== undefined) {
@@ -234,17 +232,42 @@ export class JobController extends QueuedController {
     const uncounted = rec(status["uncountedTerminatedPods"]);
     const uSucceeded = new Set((Array.isArray(uncounted["succeeded"]) ? uncounted["succeeded"] : []).map(String));
     const uFailed = new Set((Array.isArray(uncounted["failed"]) ? uncounted["failed"] : []).map(String));
-    const finishedTracked = pods.filter(
-      (p) => podOutcome(p) !== "active" && (p.metadata.finalizers ?? []).includes(TRACKING_FINALIZER),
-    );
+    const terminalOnly = onlyReplaceFailed(job);
+    const spec = rec(job["spec"]);
+    const perIndex = typeof spec["backoffLimitPerIndex"] === "number" ? spec["backoffLimitPerIndex"] : undefined;
+    const finishedTracked = pods.filter((p) => {
+      const o = podOutcome(p, terminalOnly);
+      return (o === "succeeded" || o === "failed") && (p.metadata.finalizers ?? []).includes(TRACKING_FINALIZER);
+    });
     const fresh = finishedTracked.filter(
       (p) => !uSucceeded.has(p.metadata.uid ?? "") && !uFailed.has(p.metadata.uid ?? ""),
     );
     let current = job;
-    if (fresh.length > 0) {
-      for (const p of fresh) (podOutcome(p) === "succeeded" ? uSucceeded : uFailed).add(p.metadata.uid ?? "");
+    const failedIndexes = parseIndexes(status["failedIndexes"]);
+    const before = failedIndexes.size;
+    let counted = 0;
+    for (const p of fresh) {
+      if (podOutcome(p, terminalOnly) === "succeeded") {
+        uSucceeded.add(p.metadata.uid ?? "");
+        counted++;
+        continue;
+      }
+      // a failure the podFailurePolicy ignores is not counted (its finalizer still goes)
+      const match = isRecord(spec["podFailurePolicy"])
+        ? matchPodFailurePolicy(spec["podFailurePolicy"], p)
+        : { countFailed: true, action: undefined };
+      if (!match.countFailed) continue;
+      uFailed.add(p.metadata.uid ?? "");
+      counted++;
+      const i = indexOf(p);
+      if (perIndex !== undefined && i !== undefined) {
+        if (match.action === "FailIndex" || annotationCount(p, INDEX_FAILURES) >= perIndex) failedIndexes.add(i);
+      }
+    }
+    if (counted > 0 || failedIndexes.size !== before) {
       current = await this.writeStatus(job, (s) => {
         s["uncountedTerminatedPods"] = { succeeded: [...uSucceeded], failed: [...uFailed] };
+        if (perIndex !== undefined) s["failedIndexes"] = formatIndexes(failedIndexes);
       });
     }
     await this.removeFinalizers(finishedTracked);
@@ -268,7 +291,7 @@ export class JobController extends QueuedController {
     const countS = [...uSucceeded].filter((u) => !stillHeld.has(u));
     const countF = [...uFailed].filter((u) => !stillHeld.has(u));
     if (countS.length + countF.length === 0) return current;
-    const completions = rec(job["spec"])["completions"];
+    const completions = spec["completions"];
     return this.writeStatus(current, (s) => {
       const leftS = [...uSucceeded].filter((u) => stillHeld.has(u));
       const leftF = [...uFailed].filter((u) => stillHeld.has(u));
@@ -293,7 +316,8 @@ export class JobController extends QueuedController {
     // the job's pods as they are after the tracking (finalizers off; some may be gone)
     const pods = podsIn.map((p) => this.fresh(p)).filter((p): p is KObject => p !== undefined);
     const status = rec(current["status"]);
-    const active = pods.filter((p) => podOutcome(p) === "active");
+    const terminalOnly = onlyReplaceFailed(job);
+    const active = pods.filter((p) => podOutcome(p, terminalOnly) === "active");
     const terminating = pods.filter(
       (p) => p.metadata.deletionTimestamp && phaseOf(p) !== "Succeeded" && phaseOf(p) !== "Failed",
     );
@@ -312,9 +336,12 @@ export class JobController extends QueuedController {
     const completions = typeof spec["completions"] === "number" ? spec["completions"] : undefined;
     const parallelism = typeof spec["parallelism"] === "number" ? spec["parallelism"] : 1;
     const backoffLimit = typeof spec["backoffLimit"] === "number" ? spec["backoffLimit"] : 6;
+    const perIndex = typeof spec["backoffLimitPerIndex"] === "number" ? spec["backoffLimitPerIndex"] : undefined;
     const deadline = typeof spec["activeDeadlineSeconds"] === "number" ? spec["activeDeadlineSeconds"] : undefined;
     const suspended = spec["suspend"] === true;
     const indexed = spec["completionMode"] === "Indexed";
+    const failedIndexes = parseIndexes(status["failedIndexes"]);
+    const completedIndexes = parseIndexes(status["completedIndexes"]);
     let conds = conditionsOf(current);
 
     // suspend / resume
@@ -339,18 +366,17 @@ export class JobController extends QueuedController {
     }
     const startTime = !resumed && typeof status["startTime"] === "string" ? status["startTime"] : rfc3339(now);
 
-    // finished?
-    let failure: { reason: string; message: string } | undefined;
-    if (conds.some((c) => c["type"] === "FailureTarget" && c["status"] === "True")) {
-      const c = conds.find((x) => x["type"] === "FailureTarget")!;
-      failure = { reason: String(c["reason"]), message: String(c["message"]) };
-    } else if (failed > backoffLimit) {
-      failure = { reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit" };
-    } else if (deadline !== undefined && now - Date.parse(startTime) >= deadline * 1000) {
-      failure = { reason: "DeadlineExceeded", message: "Job was active longer than specified deadline" };
-    }
-    const complete =
-      !failure && (completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0);
+    // finished? (upstream syncJob's order)
+    const failure = this.failureOf(job, conds, pods, {
+      failed,
+      backoffLimit,
+      perIndex,
+      failedIndexes,
+      done: completedIndexes.size,
+      completions,
+      pastDeadline: deadline !== undefined && now - Date.parse(startTime) >= deadline * 1000,
+    });
+    const success = failure ? undefined : this.successOf(job, completedIndexes, succeeded, active.length);
     if (failure) {
       await this.deletePods(job, active);
       const settled = active.length === 0 && terminating.length === 0;
@@ -368,17 +394,17 @@ export class JobController extends QueuedController {
       });
       return settled ? undefined : { requeueAfterMs: 1000 };
     }
-    if (complete) {
-      // (a work-queue job with completions unset: once one succeeded, the rest are not waited for)
+    if (success) {
+      // what still runs is not needed (a success policy met; a work queue's first pod succeeded)
+      await this.deletePods(job, active);
       const settled = active.length === 0 && terminating.length === 0;
-      const msg = "Reached expected number of succeeded pods";
       await this.writeStatus(current, (s) => {
-        let c = setCondition(conds, "SuccessCriteriaMet", "True", "CompletionsReached", msg, now);
-        if (settled) c = setCondition(c, "Complete", "True", "CompletionsReached", msg, now);
+        let c = setCondition(conds, "SuccessCriteriaMet", "True", success.reason, success.message, now);
+        if (settled) c = setCondition(c, "Complete", "True", success.reason, success.message, now);
         s["conditions"] = c;
-        s["active"] = active.length;
-        s["ready"] = active.filter(isPodReady).length;
-        s["terminating"] = terminating.length;
+        s["active"] = 0;
+        s["ready"] = 0;
+        s["terminating"] = terminating.length + active.length;
         s["startTime"] = startTime;
         if (settled) s["completionTime"] = rfc3339(now);
       });
@@ -386,25 +412,31 @@ export class JobController extends QueuedController {
       return settled ? undefined : { requeueAfterMs: 1000 };
     }
 
-    // how many should run
+    // how many should run (pods still terminating hold their place when only Failed pods are replaced)
     let want: number;
     if (completions === undefined) want = succeeded > 0 ? 0 : parallelism;
-    else want = Math.min(parallelism, completions - succeeded);
+    else want = Math.min(parallelism, completions - succeeded - (perIndex !== undefined ? failedIndexes.size : 0));
+    const holding = active.length + (terminalOnly ? terminating.length : 0);
     let result: ReconcileResult;
     let activeNow = active.length;
     if (active.length > want) {
       await this.deletePods(job, rankForDeletion(active, active, now).slice(0, active.length - want));
       activeNow = want;
-    } else if (active.length < want) {
-      const lastFailure = this.lastFailureAt(pods);
-      const wait = lastFailure === undefined ? 0 : lastFailure + failureBackoffMs(Number(status["failed"] ?? 0)) - now;
-      if (wait > 0) result = { requeueAfterMs: wait + 50 };
-      else {
-        const indexes = indexed ? this.freeIndexes(current, pods, completions ?? 0, want - active.length) : undefined;
-        activeNow += await this.createPods(
-          job,
-          indexes ?? Array.from({ length: want - active.length }, () => undefined),
-        );
+    } else if (holding < want) {
+      if (indexed) {
+        const plan = this.indexesToStart(current, pods, completions ?? 0, want - holding, now);
+        if (plan.waitMs !== undefined) result = { requeueAfterMs: plan.waitMs + 50 };
+        activeNow += await this.createPods(job, plan.start);
+      } else {
+        const lastFailure = this.lastFailureAt(pods);
+        const wait =
+          lastFailure === undefined ? 0 : lastFailure + failureBackoffMs(Number(status["failed"] ?? 0)) - now;
+        if (wait > 0) result = { requeueAfterMs: wait + 50 };
+        else
+          activeNow += await this.createPods(
+            job,
+            Array.from({ length: want - holding }, () => ({})),
+          );
       }
     }
     await this.writeStatus(current, (s) => {
@@ -415,6 +447,7 @@ export class JobController extends QueuedController {
       s["terminating"] = terminating.length;
       // what runs after the creates and deletes above
       s["active"] = activeNow;
+      if (perIndex !== undefined && s["failedIndexes"] === undefined) s["failedIndexes"] = "";
     });
     if (deadline !== undefined) {
       const left = Date.parse(startTime) + deadline * 1000 - now;
@@ -423,6 +456,67 @@ export class JobController extends QueuedController {
       }
     }
     return result;
+  }
+
+  /** Why the Job fails now, if it does (a FailureTarget already set stays the reason). */
+  private failureOf(
+    job: KObject,
+    conds: Rec[],
+    pods: KObject[],
+    c: {
+      failed: number;
+      backoffLimit: number;
+      perIndex: number | undefined;
+      failedIndexes: Set<number>;
+      done: number;
+      completions: number | undefined;
+      pastDeadline: boolean;
+    },
+  ): { reason: string; message: string } | undefined {
+    const target = conds.find((x) => x["type"] === "FailureTarget" && x["status"] === "True");
+    if (target) return { reason: String(target["reason"]), message: String(target["message"]) };
+    const policy = rec(job["spec"])["podFailurePolicy"];
+    if (isRecord(policy)) {
+      for (const p of pods) {
+        if (phaseOf(p) !== "Failed") continue;
+        const m = matchPodFailurePolicy(policy, p);
+        if (m.action === "FailJob") return { reason: "PodFailurePolicy", message: m.message ?? "" };
+      }
+    }
+    if (c.failed > c.backoffLimit) {
+      return { reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit" };
+    }
+    if (c.pastDeadline) return { reason: "DeadlineExceeded", message: "Job was active longer than specified deadline" };
+    if (c.perIndex !== undefined) {
+      const max = rec(job["spec"])["maxFailedIndexes"];
+      if (typeof max === "number" && c.failedIndexes.size > max) {
+        return {
+          reason: "MaxFailedIndexesExceeded",
+          message: "Job has exceeded the specified maximal number of failed indexes",
+        };
+      }
+      if (c.failedIndexes.size > 0 && c.done + c.failedIndexes.size >= (c.completions ?? 0)) {
+        return { reason: "FailedIndexes", message: "Job has failed indexes" };
+      }
+    }
+    return undefined;
+  }
+
+  /** Why the Job has succeeded, if it has: a successPolicy rule met, or its completions reached. */
+  private successOf(
+    job: KObject,
+    completedIndexes: Set<number>,
+    succeeded: number,
+    active: number,
+  ): { reason: string; message: string } | undefined {
+    const spec = rec(job["spec"]);
+    if (spec["completionMode"] === "Indexed" && isRecord(spec["successPolicy"])) {
+      const m = matchSuccessPolicy(spec["successPolicy"], completedIndexes);
+      if (m !== undefined) return { reason: "SuccessPolicy", message: m };
+    }
+    const completions = typeof spec["completions"] === "number" ? spec["completions"] : undefined;
+    const done = completions !== undefined ? succeeded >= completions : succeeded > 0 && active === 0;
+    return done ? { reason: "CompletionsReached", message: "Reached expected number of succeeded pods" } : undefined;
   }
 
   private lastFailureAt(pods: KObject[]): number | undefined {
@@ -443,18 +537,63 @@ export class JobController extends QueuedController {
     return last;
   }
 
-  /** The lowest indexes neither completed (counted or not yet) nor running. */
-  private freeIndexes(job: KObject, pods: KObject[], completions: number, n: number): number[] {
-    const done = parseIndexes(rec(job["status"])["completedIndexes"]);
-    const running = new Set(
-      pods
-        .filter((p) => podOutcome(p) !== "failed")
-        .map(indexOf)
-        .filter((i): i is number => i !== undefined),
-    );
-    const out: number[] = [];
-    for (let i = 0; i < completions && out.length < n; i++) if (!done.has(i) && !running.has(i)) out.push(i);
-    return out;
+  /**
+   * The lowest indexes neither completed (counted or not yet), failed, nor held by a pod, with the
+   * annotations their pods carry (with backoffLimitPerIndex: the index's failure counts so far). An
+   * index whose last pod failed waits out its back-off (per index with backoffLimitPerIndex).
+   */
+  private indexesToStart(
+    job: KObject,
+    pods: KObject[],
+    completions: number,
+    n: number,
+    now: number,
+  ): { start: Array<{ index: number; annotations: Record<string, string> }>; waitMs?: number } {
+    const spec = rec(job["spec"]);
+    const status = rec(job["status"]);
+    const perIndex = typeof spec["backoffLimitPerIndex"] === "number";
+    const terminalOnly = onlyReplaceFailed(job);
+    const done = parseIndexes(status["completedIndexes"]);
+    const failedIdx = perIndex ? parseIndexes(status["failedIndexes"]) : new Set<number>();
+    const byIndex = new Map<number, KObject[]>();
+    for (const p of pods) {
+      const i = indexOf(p);
+      if (i !== undefined) byIndex.set(i, [...(byIndex.get(i) ?? []), p]);
+    }
+    let globalWait = 0;
+    if (!perIndex) {
+      const last = this.lastFailureAt(pods);
+      if (last !== undefined) globalWait = last + failureBackoffMs(Number(status["failed"] ?? 0)) - now;
+    }
+    const start: Array<{ index: number; annotations: Record<string, string> }> = [];
+    let waitMs: number | undefined;
+    for (let i = 0; i < completions && start.length < n; i++) {
+      if (done.has(i) || failedIdx.has(i)) continue;
+      const mine = byIndex.get(i) ?? [];
+      if (mine.some((p) => podOutcome(p, terminalOnly) !== "failed")) continue;
+      const annotations: Record<string, string> = {};
+      let wait = globalWait;
+      if (perIndex) {
+        // the counts of the index's last pod, plus its own failure
+        const last = [...mine].sort((a, b) => created(a) - created(b)).at(-1);
+        let failures = annotationCount(last, INDEX_FAILURES);
+        let ignored = annotationCount(last, INDEX_IGNORED);
+        if (last) {
+          const policy = spec["podFailurePolicy"];
+          if (!isRecord(policy) || matchPodFailurePolicy(policy, last).countFailed) failures++;
+          else ignored++;
+          wait = (this.lastFailureAt([last]) ?? now) + failureBackoffMs(failures) - now;
+        }
+        annotations[INDEX_FAILURES] = String(failures);
+        if (ignored > 0) annotations[INDEX_IGNORED] = String(ignored);
+      }
+      if (wait > 0) {
+        waitMs = waitMs === undefined ? wait : Math.min(waitMs, wait);
+        continue;
+      }
+      start.push({ index: i, annotations });
+    }
+    return { start, ...(waitMs !== undefined ? { waitMs } : {}) };
   }
 
   private podOwner(job: KObject): PodOwner {
@@ -467,10 +606,13 @@ export class JobController extends QueuedController {
   }
 
   /** Creates the pods in slow-start batches; returns how many were made (a refusal stops it). */
-  private async createPods(job: KObject, indexes: Array<number | undefined>): Promise<number> {
+  private async createPods(
+    job: KObject,
+    which: Array<{ index?: number; annotations?: Record<string, string> }>,
+  ): Promise<number> {
     const made = await createPods(
       this.podOwner(job),
-      indexes.map((i) => jobPod(job, i)),
+      which.map((w) => jobPod(job, w.index, w.annotations)),
     );
     return made.created.length;
   }
