@@ -109,10 +109,10 @@ function summary(values: number[]): { p50: number; p99: number; max: number } {
 }
 
 const ms = (v: number) => `${Math.round(v)} ms`;
-const secs = (v: number) => `${(v / 1000).toFixed(2)} s`;
+export const secs = (v: number) => `${(v / 1000).toFixed(2)} s`;
 
 /** RSS and its peak (MB) of a live process, from /proc/<pid>/status. */
-function memoryOf(pid: number): { rssMb: number; peakMb: number } {
+export function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? "0");
   return { rssMb: Math.round(kb("VmRSS") / 1024), peakMb: Math.round(kb("VmHWM") / 1024) };
@@ -128,7 +128,7 @@ function machineCpu(): { busy: number; total: number } {
   return { busy: (total - idle) / 100, total: total / 100 };
 }
 
-function cpuSecondsOf(pid: number): number {
+export function cpuSecondsOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // fields after the command name, which is in parentheses and may hold spaces
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -142,7 +142,7 @@ const TAIL_BYTES = 8192;
 /** Lines of a child's stderr shown as they come; the rest are counted (an overloaded server can log thousands). */
 const STDERR_LINES_SHOWN = 10;
 
-interface Child {
+export interface Child {
   proc: ChildProcess;
   pid: number;
   /** The last output (stdout and stderr), for messages. */
@@ -151,7 +151,7 @@ interface Child {
   waitForOutput(re: RegExp, timeoutMs: number, what: string): Promise<RegExpExecArray>;
 }
 
-class Children {
+export class Children {
   private readonly live = new Set<ChildProcess>();
   /** Those being stopped on purpose: any other exit is reported as it happens. */
   private readonly stopping = new WeakSet<ChildProcess>();
@@ -272,7 +272,7 @@ class Children {
 // ---------------------------------------------------------------------------------------------
 // the server process and its admin client
 
-interface ServerProcess extends Child {
+export interface ServerProcess extends Child {
   url: string;
   client: HttpsClient;
 }
@@ -299,7 +299,7 @@ function adminClient(kubeconfigPath: string): HttpsClient {
   });
 }
 
-async function startServerProcess(
+export async function startServerProcess(
   kids: Children,
   dataDir: string,
   flags: string[],
@@ -327,7 +327,7 @@ interface Wait {
 }
 
 /** A watch that calls `onEvent` for every change and lets callers wait until a condition holds. */
-class Tracker {
+export class Tracker {
   private handle: WatchHandle | undefined;
   private rv = "";
   private stopped = false;
@@ -507,7 +507,7 @@ function abortOnExit(child: Child, label: string, trackers: Tracker[], state: ()
 }
 
 /** A cleanup step: its failure is reported, never thrown (it would hide the error that led here). */
-async function cleanup(label: string, fn: () => unknown): Promise<void> {
+export async function cleanup(label: string, fn: () => unknown): Promise<void> {
   try {
     await fn();
   } catch (err) {
@@ -516,7 +516,11 @@ async function cleanup(label: string, fn: () => unknown): Promise<void> {
 }
 
 /** Runs `fn` over `items` with at most `width` in flight; the first error stops new work and is thrown. */
-async function inParallel<T>(items: T[], width: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+export async function inParallel<T>(
+  items: T[],
+  width: number,
+  fn: (item: T, i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed: unknown;
   await Promise.all(
@@ -534,7 +538,7 @@ async function inParallel<T>(items: T[], width: number, fn: (item: T, i: number)
   if (failed !== undefined) throw failed;
 }
 
-async function poll<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+export async function poll<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
   const end = Date.now() + timeoutMs;
   let lastErr = "";
   while (Date.now() < end) {
@@ -549,7 +553,7 @@ async function poll<T>(what: string, timeoutMs: number, fn: () => Promise<T | un
   throw new Error(`timed out after ${secs(timeoutMs)} waiting for ${what}${lastErr}`);
 }
 
-function isReady(node: KObject): boolean {
+export function isReady(node: KObject): boolean {
   const conds = (node["status"] as { conditions?: Array<{ type?: string; status?: string }> } | undefined)?.conditions;
   return conds?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 }

@@ -12,6 +12,7 @@ import { etcdSkipReason, startEtcd } from "../test/store/etcd-process.js";
 import { benchPods } from "./pods.js";
 import { benchScheduler } from "./scheduler.js";
 import { benchStore } from "./store.js";
+import { benchWorkloads } from "./workloads.js";
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -302,6 +303,7 @@ async function main(): Promise<void> {
   }
   await benchScheduler();
   await benchPods();
+  if (process.env["K8TS_BENCH_WORKLOADS"] !== "0") await benchWorkloads();
 }
 
 await main();

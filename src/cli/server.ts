@@ -25,6 +25,7 @@ import { ReplicaSetController } from "../controllers/replicaset/index.js";
 import { ResourceQuotaController } from "../controllers/resourcequota/index.js";
 import { RootCACertPublisher } from "../controllers/rootcacert/index.js";
 import { ServiceAccountController } from "../controllers/serviceaccount/index.js";
+import { StatefulSetController } from "../controllers/statefulset/index.js";
 import { TTLAfterFinishedController } from "../controllers/ttlafterfinished/index.js";
 import type { RuntimeChoice } from "../kubelet/agent.js";
 import type { EmbeddedAgent } from "../kubelet/embedded.js";
@@ -167,6 +168,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     ["replicaset", new ReplicaSetController(client)],
     ["deployment", new DeploymentController(client)],
     ["daemonset", new DaemonSetController(client)],
+    ["statefulset", new StatefulSetController(client)],
     ["garbagecollector", new GarbageCollector(client)],
     ["job", new JobController(client)],
     ["ttl-after-finished", new TTLAfterFinishedController(client)],

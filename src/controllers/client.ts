@@ -51,14 +51,15 @@ export class LocalClient {
     }
   }
 
+  /** Updates through `mutate` (conflicts retried on the current object); returns the object as stored. */
   async update(
     sv: ServedVersion,
     namespace: string | undefined,
     name: string,
     subresource: string,
     mutate: (o: KObject) => KObject,
-  ): Promise<void> {
-    await this.registry.update(
+  ): Promise<KObject> {
+    const r = await this.registry.update(
       sv,
       namespace,
       name,
@@ -70,6 +71,7 @@ export class LocalClient {
       },
       { dryRun: false, retry: true },
     );
+    return r.object.obj;
   }
 
   async delete(

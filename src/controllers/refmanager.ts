@@ -3,10 +3,35 @@
  * its selector matches — it releases the ones it controls whose labels no longer match, and adopts
  * matching ones that have no controller (unless the object or the owner is being deleted).
  */
-import type { KObject, OwnerReference } from "../api/types.js";
+import { labelSelectorFromObject } from "../api/selectors/index.js";
+import { isRecord, type KObject, type OwnerReference } from "../api/types.js";
 import type { ServedVersion } from "../apiserver/catalog.js";
 import { ApiError } from "../apiserver/errors.js";
 import type { LocalClient } from "./client.js";
+
+/** The owner's spec.selector selects nothing (no matchLabels, no matchExpressions). */
+export function selectsNothing(owner: KObject): boolean {
+  const spec = isRecord(owner["spec"]) ? owner["spec"] : {};
+  const sel = isRecord(spec["selector"]) ? spec["selector"] : {};
+  const labels = isRecord(sel["matchLabels"]) ? sel["matchLabels"] : {};
+  const exprs = sel["matchExpressions"];
+  return Object.keys(labels).length === 0 && !(Array.isArray(exprs) && exprs.length > 0);
+}
+
+/** The owner's spec.selector takes these labels (an empty or invalid selector takes nothing). */
+export function selects(owner: KObject, labels: Record<string, string>): boolean {
+  if (selectsNothing(owner)) return false;
+  try {
+    return labelSelectorFromObject((owner["spec"] as Record<string, unknown>)["selector"]).matches(labels);
+  } catch {
+    return false;
+  }
+}
+
+/** For writes whose object may be gone meanwhile. */
+export function notFoundIsFine(err: unknown): void {
+  if (!(err instanceof ApiError && err.code === 404)) throw err;
+}
 
 export function controllerOf(obj: KObject): OwnerReference | undefined {
   return (obj.metadata.ownerReferences ?? []).find((r) => r.controller === true);
@@ -31,8 +56,8 @@ export interface Claimer {
   owner: KObject;
   apiVersion: string;
   kind: string;
-  /** The owner's selector; an empty selector matches nothing. */
-  matches: (labels: Record<string, string>) => boolean;
+  /** The owner's selector (an empty selector matches nothing), and any other rule of membership. */
+  matches: (labels: Record<string, string>, obj: KObject) => boolean;
 }
 
 /** Releases and adopts among `candidates`; returns the objects the owner controls afterwards. */
@@ -42,12 +67,12 @@ export async function claim(c: Claimer, candidates: KObject[]): Promise<KObject[
     const ref = controllerOf(obj);
     const labels = obj.metadata.labels ?? {};
     if (ref?.uid === c.owner.metadata.uid) {
-      if (c.matches(labels)) out.push(obj);
+      if (c.matches(labels, obj)) out.push(obj);
       // owned but no longer matching: released, unless the owner is being deleted
       else if (!c.owner.metadata.deletionTimestamp) await release(c, obj);
       continue;
     }
-    if (ref || !c.matches(labels)) continue;
+    if (ref || !c.matches(labels, obj)) continue;
     if (obj.metadata.deletionTimestamp || c.owner.metadata.deletionTimestamp) continue;
     const adopted = await adopt(c, obj);
     if (adopted) out.push(adopted);

@@ -652,6 +652,9 @@ export class Kubelet implements PodLocator {
     const used = { cpuMilli: 0, memoryBytes: 0, pods: 0 };
     for (const o of this.work.values()) {
       if (o === w || o.removed || o.terminal || o.lastStatus === undefined) continue;
+      // pods that have finished hold nothing (upstream's admission counts active pods only)
+      const phase = o.lastStatus["phase"];
+      if (phase === "Succeeded" || phase === "Failed") continue;
       const r = podRequests(o.pod);
       used.cpuMilli += r.cpuMilli;
       used.memoryBytes += r.memoryBytes;

@@ -17,7 +17,6 @@
 
 import { scaledValue } from "../../api/intstr.js";
 import { isPodReady } from "../../api/pdb.js";
-import { labelSelectorFromObject } from "../../api/selectors/index.js";
 import { isRecord, type KObject } from "../../api/types.js";
 import type { ServedVersion } from "../../apiserver/catalog.js";
 import { ApiError } from "../../apiserver/errors.js";
@@ -28,7 +27,7 @@ import { recordEvent } from "../events.js";
 import { currentRevision, ownedRevisions, REVISION_LABEL, type RevisionOwner, truncateHistory } from "../history.js";
 import { createPods, deletePods, type PodOwner } from "../podcontrol.js";
 import type { ReconcileResult } from "../queue.js";
-import { claim, controllerOf, controllerRef } from "../refmanager.js";
+import { claim, controllerOf, controllerRef, selects, selectsNothing } from "../refmanager.js";
 import { isAvailable } from "../replicaset/index.js";
 import {
   type DaemonTemplate,
@@ -60,18 +59,6 @@ function byAge(a: KObject, b: KObject): number {
   const sa = rec(a["spec"])["nodeName"] ? 0 : 1;
   const sb = rec(b["spec"])["nodeName"] ? 0 : 1;
   return sa - sb || created(a) - created(b) || String(a.metadata.name).localeCompare(String(b.metadata.name));
-}
-
-function selectsNothing(ds: KObject): boolean {
-  const sel = rec(rec(ds["spec"])["selector"]);
-  return (
-    Object.keys(rec(sel["matchLabels"])).length === 0 &&
-    !(Array.isArray(sel["matchExpressions"]) && sel["matchExpressions"].length > 0)
-  );
-}
-
-function selects(ds: KObject, labels: Record<string, string>): boolean {
-  return !selectsNothing(ds) && labelSelectorFromObject(rec(rec(ds["spec"])["selector"])).matches(labels);
 }
 
 /** The pod is from the current template (its hash, or the deprecated template generation). */

@@ -19,7 +19,6 @@
  * set with that template becomes the new one again.
  */
 
-import { labelSelectorFromObject } from "../../api/selectors/index.js";
 import { isRecord, type KObject } from "../../api/types.js";
 import type { ServedVersion } from "../../apiserver/catalog.js";
 import { ApiError } from "../../apiserver/errors.js";
@@ -27,7 +26,7 @@ import type { LocalClient } from "../client.js";
 import { QueuedController } from "../controller.js";
 import { recordEvent } from "../events.js";
 import type { ReconcileResult } from "../queue.js";
-import { claim, controllerOf, controllerRef } from "../refmanager.js";
+import { claim, controllerOf, controllerRef, notFoundIsFine, selects, selectsNothing } from "../refmanager.js";
 import {
   annotationsOf,
   availableReplicas,
@@ -640,21 +639,4 @@ export class DeploymentController extends QueuedController {
   private async event(d: KObject, type: string, reason: string, message: string): Promise<void> {
     await recordEvent(this.client, d, COMPONENT, type, reason, message, this.now());
   }
-}
-
-function selectsNothing(d: KObject): boolean {
-  const sel = rec(rec(d["spec"])["selector"]);
-  return (
-    Object.keys(rec(sel["matchLabels"])).length === 0 &&
-    !(Array.isArray(sel["matchExpressions"]) && sel["matchExpressions"].length > 0)
-  );
-}
-
-/** The Deployment's selector takes these labels (an empty selector takes nothing). */
-function selects(d: KObject, labels: Record<string, string>): boolean {
-  return !selectsNothing(d) && labelSelectorFromObject(rec(rec(d["spec"])["selector"])).matches(labels);
-}
-
-function notFoundIsFine(err: unknown): void {
-  if (!(err instanceof ApiError && err.code === 404)) throw err;
 }

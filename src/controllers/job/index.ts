@@ -192,8 +192,9 @@ export class JobController extends QueuedController {
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const [ns = "", name = ""] = key.split("/");
+    // a consistent read first: the cache then holds this controller's own last writes (pods and Job status)
+    const all = (await this.client.listFresh(this.pods(), ns)).map((c) => c.obj);
     const job = this.client.get(this.jobs(), ns, name);
-    const all = (await this.client.list(this.pods(), ns)).map((c) => c.obj);
     if (!job) {
       // the Job is gone: its pods must not keep the tracking finalizer (the garbage collector deletes them)
       await this.removeFinalizers(
@@ -313,8 +314,9 @@ export class JobController extends QueuedController {
     const now = this.now();
     const spec = rec(job["spec"]);
     const current = await this.track(job, podsIn);
-    // the job's pods as they are after the tracking (finalizers off; some may be gone)
-    const pods = podsIn.map((p) => this.fresh(p)).filter((p): p is KObject => p !== undefined);
+    // the pods as the tracking saw them: one that finished since is still active here (and counted by
+    // the next sync), never uncounted and not running — which would start one pod too many
+    const pods = podsIn;
     const status = rec(current["status"]);
     const terminalOnly = onlyReplaceFailed(job);
     const active = pods.filter((p) => podOutcome(p, terminalOnly) === "active");
@@ -366,17 +368,24 @@ export class JobController extends QueuedController {
     }
     const startTime = !resumed && typeof status["startTime"] === "string" ? status["startTime"] : rfc3339(now);
 
-    // finished? (upstream syncJob's order)
-    const failure = this.failureOf(job, conds, pods, {
-      failed,
-      backoffLimit,
-      perIndex,
-      failedIndexes,
-      done: completedIndexes.size,
-      completions,
-      pastDeadline: deadline !== undefined && now - Date.parse(startTime) >= deadline * 1000,
-    });
-    const success = failure ? undefined : this.successOf(job, completedIndexes, succeeded, active.length);
+    // finished? (upstream syncJob's order; a success already decided stays one)
+    const met = conds.find((x) => x["type"] === "SuccessCriteriaMet" && x["status"] === "True");
+    const failure = met
+      ? undefined
+      : this.failureOf(job, conds, pods, {
+          failed,
+          backoffLimit,
+          perIndex,
+          failedIndexes,
+          done: completedIndexes.size,
+          completions,
+          pastDeadline: deadline !== undefined && now - Date.parse(startTime) >= deadline * 1000,
+        });
+    const success = met
+      ? { reason: String(met["reason"]), message: String(met["message"]) }
+      : failure
+        ? undefined
+        : this.successOf(job, completedIndexes, succeeded, active.length);
     if (failure) {
       await this.deletePods(job, active);
       const settled = active.length === 0 && terminating.length === 0;
@@ -644,13 +653,12 @@ export class JobController extends QueuedController {
     const probe = structuredClone(rec(job["status"]));
     edit(probe);
     if (JSON.stringify(probe) === before) return job;
-    await this.client.update(this.jobs(), job.metadata.namespace, job.metadata.name ?? "", "status", (o) => {
+    return this.client.update(this.jobs(), job.metadata.namespace, job.metadata.name ?? "", "status", (o) => {
       const s = structuredClone(rec(o["status"]));
       edit(s);
       o["status"] = s;
       return o;
     });
-    return this.client.get(this.jobs(), job.metadata.namespace, job.metadata.name ?? "") ?? job;
   }
 
   private async event(obj: KObject, type: string, reason: string, message: string): Promise<void> {

@@ -234,10 +234,11 @@ export class ReplicaSetController extends QueuedController {
   async reconcile(key: string): Promise<ReconcileResult> {
     const [kindName = "", ns = "", name = ""] = key.split("/");
     const k = this.kindOf(kindName);
+    const podsSv = this.client.resource("", "v1", "pods");
+    // a consistent read first: the cache then holds this controller's own last creates and deletes
+    const all = (await this.client.listFresh(podsSv, ns)).map((c) => c.obj);
     const set = this.client.get(k.sv(), ns, name);
     if (!set) return undefined;
-    const podsSv = this.client.resource("", "v1", "pods");
-    const all = (await this.client.list(podsSv, ns)).map((c) => c.obj);
     const sel = k.selector(set);
     const owned = await claim(
       {
