@@ -158,10 +158,13 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     ...(cfg.scheduler === false
       ? []
       : [
-          ["scheduler", lazyController(async () => new (await import("../scheduler/index.js")).Scheduler(client))] as [
-            string,
-            Controller,
-          ],
+          [
+            "scheduler",
+            lazyController(async () => {
+              const m = await import("../scheduler/index.js");
+              return new m.Scheduler(client, { volumeBinding: m.claimBinding(client) });
+            }),
+          ] as [string, Controller],
         ]),
     ["nodelifecycle", new NodeLifecycleController(client, { gracePeriodMs: cfg.nodeMonitorGracePeriodMs })],
     ["disruption", new DisruptionController(client)],

@@ -183,9 +183,8 @@ describe("StatefulSets with kubectl", { skip: kubectlSkip() }, () => {
     assert.equal(pvc.trim().split("\n").length, 2);
     const describe = await eventually(async () => {
       const out = await k("describe", "pod", "web-0", "-n", "claims");
-      // upstream: the scheduler's VolumeBinding says "pod has unbound immediate PersistentVolumeClaims";
-      // without a volume binder the pod is placed and the kubelet waits for the claim instead
-      return /unbound immediate PersistentVolumeClaims|error processing PVC claims\/www-web-0: PVC is not bound/.test(
+      // as seed 002 shows: the scheduler's VolumeBinding keeps it off every node
+      return /Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+0\/1 nodes are available: pod has unbound immediate PersistentVolumeClaims/.test(
         out,
       )
         ? out
