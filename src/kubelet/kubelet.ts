@@ -6,7 +6,7 @@
  * are woken by pod changes, runtime events, a 1 s relist of the runtime (the PLEG), probe results
  * and their own timers.
  */
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Quantity } from "../api/quantity.js";
 import { isRecord, type KObject } from "../api/types.js";
@@ -283,10 +283,14 @@ export class Kubelet implements PodLocator {
     } else {
       for (const p of feed.list()) this.onPod(p);
     }
-    // sandboxes of pods that are no longer bound here (deleted while the kubelet was down)
-    for (const s of await this.runtime.listPodSandboxes()) {
-      if (!this.work.has(s.podUid)) this.cleanupOrphan(s.podUid);
-    }
+    // sandboxes and pod directories of pods no longer bound here (deleted while the kubelet was down;
+    // a runtime that keeps nothing across restarts, like sim, leaves only the directories and their
+    // volume mounts): torn down before anything else runs (upstream cleanupOrphanedPodDirs)
+    const orphans = new Set<string>();
+    for (const s of await this.runtime.listPodSandboxes()) if (!this.work.has(s.podUid)) orphans.add(s.podUid);
+    const podsDir = join(this.opts.rootDir, "pods");
+    for (const uid of existsSync(podsDir) ? readdirSync(podsDir) : []) if (!this.work.has(uid)) orphans.add(uid);
+    await Promise.all([...orphans].map((uid) => this.cleanupOrphan(uid)));
     const relist = () => {
       if (this.stopped) return;
       void this.relist().finally(() => {
@@ -319,8 +323,16 @@ export class Kubelet implements PodLocator {
     }
     await this.events.flush();
     if (opts.killPods && this.runtimeOrNull) {
+      const uids = new Set(this.work.keys());
       for (const sb of await this.runtimeOrNull.listPodSandboxes()) {
+        uids.add(sb.podUid);
         await this.runtimeOrNull.removePodSandbox(sb.podUid).catch(() => undefined);
+      }
+      // and their volumes, so nothing stays mounted under the root dir
+      for (const uid of uids) {
+        await this.opts.volumes
+          ?.tearDown(uid)
+          .catch((err: unknown) => log.warn("volume teardown at stop failed", { pod: uid, error: String(err) }));
       }
     }
     await this.runtimeOrNull?.close();
@@ -1039,12 +1051,14 @@ export class Kubelet implements PodLocator {
     });
   }
 
-  private cleanupOrphan(podUid: string): void {
-    void (async () => {
-      await this.runtime.removePodSandbox(podUid).catch(() => undefined);
-      if (this.opts.volumes) await this.opts.volumes.tearDown(podUid).catch(() => undefined);
+  private async cleanupOrphan(podUid: string): Promise<void> {
+    await this.runtime.removePodSandbox(podUid).catch(() => undefined);
+    if (this.opts.volumes) await this.opts.volumes.tearDown(podUid).catch(() => undefined);
+    try {
       rmSync(join(this.opts.rootDir, "pods", podUid), { recursive: true, force: true });
-    })();
+    } catch (err) {
+      log.warn("orphaned pod directory not removed", { pod: podUid, error: String(err) });
+    }
   }
 
   /** The termination message of an exited attempt: its file, or the log's tail when asked to fall back. */
