@@ -34,6 +34,14 @@ export class LocalClient {
   }
 
   /**
+   * Waits until the watch cache holds what the store holds: after it, `get` and every informer's
+   * callbacks have seen each write made before the call (a controller's own included).
+   */
+  async sync(): Promise<void> {
+    await this.registry.cache.sync();
+  }
+
+  /**
    * A consistent list: it waits until the watch cache holds what the store holds, so it sees every
    * write made before the call (a controller's own creates included).
    */

@@ -8,7 +8,7 @@ import { claimsFor, newPod, parentAndOrdinal } from "../../src/controllers/state
 import { StatefulSetController } from "../../src/controllers/statefulset/index.js";
 import { type PlanInput, plan, type Step } from "../../src/controllers/statefulset/plan.js";
 import { claimOwnerRefs, claimOwnerUpToDate } from "../../src/controllers/statefulset/retention.js";
-import { liveRegistry, readyPods, until } from "./support.js";
+import { liveRegistry, markReady, readyPods, until } from "./support.js";
 
 type Rec = Record<string, unknown>;
 const T0 = Date.parse("2026-06-01T12:00:00Z");
@@ -394,17 +394,7 @@ describe("StatefulSetController on a registry", () => {
       .filter((n) => n.includes(`-${prefix}-`))
       .sort();
   const makeReady = async (name: string) => {
-    await client.update(pods(), "default", name, "status", (o) => {
-      const now = iso(Date.now());
-      o["status"] = {
-        phase: "Running",
-        conditions: [
-          { type: "Ready", status: "True", lastTransitionTime: now },
-          { type: "ContainersReady", status: "True", lastTransitionTime: now },
-        ],
-      };
-      return o;
-    });
+    await markReady(client, "default", name);
   };
   const podsAre = (prefix: string, want: string[], ms?: number) =>
     until(

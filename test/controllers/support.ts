@@ -63,30 +63,32 @@ export async function until<T>(
   }
 }
 
+/** Puts a pod Running and Ready (Ready since now), as a node agent would once its containers are up. */
+export function markReady(client: LocalClient, namespace: string | undefined, name: string): Promise<unknown> {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  return client.update(client.resource("", "v1", "pods"), namespace, name, "status", (o) => {
+    o["status"] = {
+      phase: "Running",
+      conditions: [
+        { type: "Ready", status: "True", lastTransitionTime: now },
+        { type: "ContainersReady", status: "True", lastTransitionTime: now },
+      ],
+    };
+    return o;
+  });
+}
+
 /**
  * Plays the node agent for controller suites: every new pod the `ready` predicate accepts goes
  * Running and Ready (Ready since now); the others stay Pending. Returns a stop function.
  */
 export function readyPods(client: LocalClient, ready: (pod: KObject) => boolean = () => true): () => void {
-  const pods = client.resource("", "v1", "pods");
   const done = new Set<string>();
-  const s = client.informer(pods, (pod, deleted) => {
+  const s = client.informer(client.resource("", "v1", "pods"), (pod, deleted) => {
     const uid = pod.metadata.uid ?? "";
     if (deleted || done.has(uid) || pod.metadata.deletionTimestamp || !ready(pod)) return;
     done.add(uid);
-    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-    void client
-      .update(pods, pod.metadata.namespace, pod.metadata.name ?? "", "status", (o) => {
-        o["status"] = {
-          phase: "Running",
-          conditions: [
-            { type: "Ready", status: "True", lastTransitionTime: now },
-            { type: "ContainersReady", status: "True", lastTransitionTime: now },
-          ],
-        };
-        return o;
-      })
-      .catch(() => undefined);
+    void markReady(client, pod.metadata.namespace, pod.metadata.name ?? "").catch(() => undefined);
   });
   return () => s.stop();
 }

@@ -10,8 +10,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startCluster, type TestCluster } from "./harness.js";
-import { FIXTURES, k8ts, kubectlSkip, runK8ts, until } from "./support.js";
+import type { TestCluster } from "./harness.js";
+import { FIXTURES, k8ts, kubectlOk, kubectlSkip, runK8ts, simCluster, until } from "./support.js";
 
 // seed 000 shows `kubectl create -f resources/daemonset.yaml` and its output, not the file: this is
 // the file of the tutorial's era (extensions/v1beta1, no selector)
@@ -35,11 +35,7 @@ describe("DaemonSets with kubectl", { skip: kubectlSkip() }, () => {
   let fleet: ChildProcess | undefined;
   let root = "";
   before(async () => {
-    c = await startCluster({ store: "memory", agent: "sim" });
-    await until("node Ready", async () => {
-      const r = await c.kubectl(["get", "nodes", "--no-headers"]);
-      return /\sReady\s/.test(r.stdout) ? true : undefined;
-    });
+    c = await simCluster();
   });
   after(async () => {
     if (fleet) {
@@ -50,11 +46,7 @@ describe("DaemonSets with kubectl", { skip: kubectlSkip() }, () => {
     await c?.stop();
   });
 
-  const k = async (...args: string[]) => {
-    const r = await c.kubectl(args, { timeoutMs: 60_000 });
-    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const k = kubectlOk(() => c);
 
   it("seed 000: kubectl create -f daemonset.yaml → one pod on the node, the upstream columns", async () => {
     const created = await c.kubectl(["create", "-f", "-"], { stdin: DS_NGINX });

@@ -5,27 +5,19 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { startCluster, type TestCluster } from "./harness.js";
-import { kubectlSkip, until } from "./support.js";
+import type { TestCluster } from "./harness.js";
+import { kubectlOk, kubectlSkip, simCluster, until } from "./support.js";
 
 describe("Deployments with kubectl", { skip: kubectlSkip() }, () => {
   let c: TestCluster;
   before(async () => {
-    c = await startCluster({ store: "memory", agent: "sim" });
-    await until("node Ready", async () => {
-      const r = await c.kubectl(["get", "nodes", "--no-headers"]);
-      return /\sReady\s/.test(r.stdout) ? true : undefined;
-    });
+    c = await simCluster();
   });
   after(async () => {
     await c?.stop();
   });
 
-  const k = async (...args: string[]) => {
-    const r = await c.kubectl(args, { timeoutMs: 60_000 });
-    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const k = kubectlOk(() => c);
   const sets = async () =>
     (await k("get", "rs", "-l", "app=nginx", "--no-headers"))
       .trim()

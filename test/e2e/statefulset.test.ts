@@ -8,18 +8,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startCluster, type TestCluster } from "./harness.js";
-import { FIXTURES, kubectlSkip } from "./support.js";
-
-async function eventually<T>(fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import type { TestCluster } from "./harness.js";
+import { FIXTURES, kubectlOk, kubectlSkip, simCluster, until } from "./support.js";
 
 const SEED = readFileSync(join(FIXTURES, "seeds", "002-statefulset-web.yaml"), "utf8");
 /** The seed without its volumeClaimTemplates (and the mount of it): pods that can run without a PV. */
@@ -31,21 +21,16 @@ const WITHOUT_CLAIMS = SEED.split("  volumeClaimTemplates:")[0]!.replace(
 describe("StatefulSets with kubectl", { skip: kubectlSkip() }, () => {
   let c: TestCluster;
   before(async () => {
-    c = await startCluster({ store: "memory", agent: "sim" });
-    await eventually(async () => {
-      const r = await c.kubectl(["get", "nodes", "--no-headers"]);
-      return /\sReady\s/.test(r.stdout) ? true : undefined;
-    });
+    c = await simCluster();
   });
   after(async () => {
     await c?.stop();
   });
 
-  const k = async (...args: string[]) => {
-    const r = await c.kubectl(args, { timeoutMs: 60_000 });
-    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const k = kubectlOk(() => c);
+  /** The messages of the StatefulSets' events. */
+  const setEvents = () =>
+    k("get", "events", "--field-selector", "involvedObject.kind=StatefulSet", "-o", "jsonpath={.items[*].message}");
   /** name → phase of the pods with a name prefix, in a namespace. */
   const pods = async (ns: string) => {
     const out = await k(
@@ -66,7 +51,7 @@ describe("StatefulSets with kubectl", { skip: kubectlSkip() }, () => {
       .sort();
   };
   const podsAre = (ns: string, want: string[]) =>
-    eventually(async () => {
+    until(`pods to be ${JSON.stringify(want)}`, async () => {
       const got = await pods(ns);
       return JSON.stringify(got) === JSON.stringify(want) ? got : undefined;
     });
@@ -76,7 +61,7 @@ describe("StatefulSets with kubectl", { skip: kubectlSkip() }, () => {
     assert.equal(applied.code, 0, applied.stderr);
     assert.equal(applied.stdout, "service/nginx created\nstatefulset.apps/web created\n");
     await podsAre("default", ["web-0=Running", "web-1=Running"]);
-    const sts = await eventually(async () => {
+    const sts = await until("web 2/2", async () => {
       const out = await k("get", "sts", "web");
       return /\nweb\s+2\/2\s/.test(out) ? out : undefined;
     });
@@ -90,14 +75,7 @@ describe("StatefulSets with kubectl", { skip: kubectlSkip() }, () => {
     assert.equal(labels["statefulset.kubernetes.io/pod-name"], "web-1");
     assert.equal(labels["apps.kubernetes.io/pod-index"], "1");
     assert.match(labels["controller-revision-hash"] ?? "", /^web-[bcdfghjklmnpqrstvwxz2456789]+$/);
-    const events = await k(
-      "get",
-      "events",
-      "--field-selector",
-      "involvedObject.kind=StatefulSet",
-      "-o",
-      "jsonpath={.items[*].message}",
-    );
+    const events = await setEvents();
     assert.match(events, /create Pod web-0 in StatefulSet web successful/);
     assert.match(events, /create Pod web-1 in StatefulSet web successful/);
   });
@@ -107,15 +85,8 @@ describe("StatefulSets with kubectl", { skip: kubectlSkip() }, () => {
     await podsAre("default", ["web-0=Running", "web-1=Running", "web-2=Running"]);
     assert.equal(await k("patch", "sts", "web", "-p", '{"spec":{"replicas":1}}'), "statefulset.apps/web patched\n");
     await podsAre("default", ["web-0=Running"]);
-    await eventually(async () => (/\nweb\s+1\/1\s/.test(await k("get", "sts", "web")) ? true : undefined));
-    const events = await k(
-      "get",
-      "events",
-      "--field-selector",
-      "involvedObject.kind=StatefulSet",
-      "-o",
-      "jsonpath={.items[*].message}",
-    );
+    await until("web 1/1", async () => (/\nweb\s+1\/1\s/.test(await k("get", "sts", "web")) ? true : undefined));
+    const events = await setEvents();
     assert.match(events, /delete Pod web-2 in StatefulSet web successful/);
     assert.match(events, /delete Pod web-1 in StatefulSet web successful/);
   });
@@ -126,7 +97,7 @@ describe("StatefulSets with kubectl", { skip: kubectlSkip() }, () => {
     const status = await k("rollout", "status", "sts/web", "--timeout=60s");
     // the defaulted RollingUpdate has a partition (0): kubectl's StatefulSetStatusViewer says so
     assert.match(status, /partitioned roll out complete: 1 new pods have been updated\.\.\.\n$/);
-    const revs = await eventually(async () => {
+    const revs = await until("the rollout at a new revision", async () => {
       const s = JSON.parse(await k("get", "sts", "web", "-o", "jsonpath={.status}")) as Record<string, unknown>;
       return s["currentRevision"] === s["updateRevision"] && s["updateRevision"] !== before ? s : undefined;
     });
@@ -147,14 +118,14 @@ describe("StatefulSets with kubectl", { skip: kubectlSkip() }, () => {
     assert.equal(await k("rollout", "undo", "sts/web"), "statefulset.apps/web rolled back\n");
     assert.match(await k("rollout", "status", "sts/web", "--timeout=60s"), /partitioned roll out complete/);
     assert.equal(await k("get", "sts", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"), "nginx:1.8");
-    await eventually(async () =>
+    await until("web-0 back on nginx:1.8", async () =>
       (await k("get", "pod", "web-0", "-o", "jsonpath={.spec.containers[0].image}")) === "nginx:1.8" ? true : undefined,
     );
     assert.match(await k("rollout", "history", "sts/web"), /REVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>\n/);
     const uid = await k("get", "pod", "web-0", "-o", "jsonpath={.metadata.uid}");
     assert.equal(await k("rollout", "restart", "sts/web"), "statefulset.apps/web restarted\n");
     assert.match(await k("rollout", "status", "sts/web", "--timeout=60s"), /partitioned roll out complete/);
-    await eventually(async () => {
+    await until("web-0 restarted and Running", async () => {
       const now = await c.kubectl(["get", "pod", "web-0", "-o", "jsonpath={.metadata.uid} {.status.phase}"]);
       return now.code === 0 && !now.stdout.startsWith(uid) && now.stdout.endsWith(" Running") ? true : undefined;
     });
@@ -172,7 +143,7 @@ describe("StatefulSets with kubectl", { skip: kubectlSkip() }, () => {
     const applied = await c.kubectl(["apply", "-n", "claims", "-f", "-"], { stdin: SEED });
     assert.equal(applied.code, 0, applied.stderr);
     await podsAre("claims", ["web-0=Pending"]);
-    const pvc = await eventually(async () => {
+    const pvc = await until("www-web-0 Pending", async () => {
       const out = await k("get", "pvc", "-n", "claims");
       return /\nwww-web-0\s+Pending\s/.test(out) ? out : undefined;
     });
@@ -181,7 +152,7 @@ describe("StatefulSets with kubectl", { skip: kubectlSkip() }, () => {
       /^NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+AGE\n/,
     );
     assert.equal(pvc.trim().split("\n").length, 2);
-    const describe = await eventually(async () => {
+    const describe = await until("web-0's FailedScheduling event", async () => {
       const out = await k("describe", "pod", "web-0", "-n", "claims");
       // as seed 002 shows: the scheduler's VolumeBinding keeps it off every node
       return /Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+0\/1 nodes are available: pod has unbound immediate PersistentVolumeClaims/.test(

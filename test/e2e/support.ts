@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { isRecord } from "../../src/api/types.js";
-import { type KubectlResult, kubectlBinary, type TestCluster } from "./harness.js";
+import { type KubectlResult, kubectlBinary, startCluster, type TestCluster } from "./harness.js";
 
 /** The repository root (this file compiles to <out>/test/e2e/support.js). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -328,4 +328,23 @@ export function runK8ts(args: string[]): Promise<{ code: number; stdout: string;
     });
     p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** A server with an embedded `sim` node (memory store unless said), once the node is Ready. */
+export async function simCluster(opts: Parameters<typeof startCluster>[0] = {}): Promise<TestCluster> {
+  const c = await startCluster({ store: "memory", agent: "sim", ...opts });
+  await until("the node Ready", async () => {
+    const r = await c.kubectl(["get", "nodes", "--no-headers"]);
+    return /\sReady\s/.test(r.stdout) ? true : undefined;
+  });
+  return c;
+}
+
+/** kubectl that must succeed: resolves with its stdout, fails the test with its stderr otherwise. */
+export function kubectlOk(c: () => TestCluster): (...args: string[]) => Promise<string> {
+  return async (...args) => {
+    const r = await c().kubectl(args, { timeoutMs: 60_000 });
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
 }

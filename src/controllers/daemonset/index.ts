@@ -27,7 +27,7 @@ import { recordEvent } from "../events.js";
 import { currentRevision, ownedRevisions, REVISION_LABEL, type RevisionOwner, truncateHistory } from "../history.js";
 import { createPods, deletePods, type PodOwner } from "../podcontrol.js";
 import type { ReconcileResult } from "../queue.js";
-import { claim, controllerOf, controllerRef, selects, selectsNothing } from "../refmanager.js";
+import { claim, controllerRef, selects, selectsNothing } from "../refmanager.js";
 import { isAvailable } from "../replicaset/index.js";
 import {
   type DaemonTemplate,
@@ -166,11 +166,8 @@ export interface DaemonSetControllerOptions {
 }
 
 export class DaemonSetController extends QueuedController {
-  /** Keys (`<ns>/<name>`) of every DaemonSet. */
-  private readonly sets = new Set<string>();
   /** What about each node matters to placement (labels, taints), to skip heartbeats. */
   private readonly nodeShape = new Map<string, string>();
-  private readonly orphans = new Map<string, string>();
   /** Failed-pod replacement backoff per `<set key>/<node>`. */
   private readonly backoff = new Map<string, { delay: number; until: number }>();
 
@@ -187,12 +184,7 @@ export class DaemonSetController extends QueuedController {
   }
 
   protected watchAll(): void {
-    this.watch(this.dssv, (ds, deleted) => {
-      const key = `${ds.metadata.namespace}/${ds.metadata.name}`;
-      if (deleted) this.sets.delete(key);
-      else this.sets.add(key);
-      this.queue.add(key);
-    });
+    this.watchOwners(this.dssv);
     this.watch(this.client.resource("", "v1", "nodes"), (node, deleted) => {
       const name = node.metadata.name ?? "";
       const shape = deleted
@@ -201,34 +193,14 @@ export class DaemonSetController extends QueuedController {
       if (this.nodeShape.get(name) === shape) return;
       if (shape === undefined) this.nodeShape.delete(name);
       else this.nodeShape.set(name, shape);
-      for (const key of this.sets) this.queue.add(key);
+      for (const key of this.allOwners()) this.queue.add(key);
     });
-    this.watch(this.podsv, (pod, deleted) => {
-      const uid = pod.metadata.uid ?? "";
-      const ref = controllerOf(pod);
-      if (deleted || ref) this.orphans.delete(uid);
-      if (ref) {
-        if (ref.kind === "DaemonSet") this.queue.add(`${pod.metadata.namespace}/${ref.name}`);
-        return;
-      }
-      if (deleted) return;
-      const labels = JSON.stringify(pod.metadata.labels ?? {});
-      if (this.orphans.get(uid) === labels) return;
-      this.orphans.set(uid, labels);
-      for (const key of this.sets) {
-        const [ns = "", name = ""] = key.split("/");
-        if (ns !== pod.metadata.namespace) continue;
-        const ds = this.client.get(this.dssv, ns, name);
-        if (ds && selects(ds, pod.metadata.labels ?? {})) this.queue.add(key);
-      }
-    });
+    this.watchDependents(this.podsv, ["DaemonSet"], (pod) => this.selectingOwners(this.dssv, pod));
   }
 
   override stop(): void {
     super.stop();
-    this.sets.clear();
     this.nodeShape.clear();
-    this.orphans.clear();
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {

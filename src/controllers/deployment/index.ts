@@ -70,11 +70,6 @@ export interface DeploymentControllerOptions {
 }
 
 export class DeploymentController extends QueuedController {
-  /** Keys (`<ns>/<name>`) of every Deployment. */
-  private readonly deployments = new Set<string>();
-  /** ReplicaSets without a controller, by uid, with the labels they were last matched with. */
-  private readonly orphans = new Map<string, string>();
-
   constructor(client: LocalClient, opts: DeploymentControllerOptions = {}) {
     super(client, "deployment", opts.now);
   }
@@ -88,26 +83,8 @@ export class DeploymentController extends QueuedController {
   }
 
   protected watchAll(): void {
-    this.watch(this.dsv, (d, deleted) => {
-      const key = `${d.metadata.namespace}/${d.metadata.name}`;
-      if (deleted) this.deployments.delete(key);
-      else this.deployments.add(key);
-      this.queue.add(key);
-    });
-    this.watch(this.rssv, (rs, deleted) => {
-      const uid = rs.metadata.uid ?? "";
-      const ref = controllerOf(rs);
-      if (deleted || ref) this.orphans.delete(uid);
-      if (ref) {
-        if (ref.kind === "Deployment") this.queue.add(`${rs.metadata.namespace}/${ref.name}`);
-        return;
-      }
-      if (deleted) return;
-      const labels = JSON.stringify(rs.metadata.labels ?? {});
-      if (this.orphans.get(uid) === labels) return;
-      this.orphans.set(uid, labels);
-      for (const d of this.matching(rs)) this.queue.add(`${d.metadata.namespace}/${d.metadata.name}`);
-    });
+    this.watchOwners(this.dsv);
+    this.watchDependents(this.rssv, ["Deployment"], (rs) => this.selectingOwners(this.dsv, rs));
     // Recreate waits for the old pods to be gone
     this.watch(this.client.resource("", "v1", "pods"), (pod, deleted) => {
       if (!deleted) return;
@@ -119,24 +96,6 @@ export class DeploymentController extends QueuedController {
       const d = this.client.get(this.dsv, pod.metadata.namespace, dref.name);
       if (d && !isRollingUpdate(d)) this.queue.add(`${d.metadata.namespace}/${d.metadata.name}`);
     });
-  }
-
-  override stop(): void {
-    super.stop();
-    this.deployments.clear();
-    this.orphans.clear();
-  }
-
-  /** The Deployments of the set's namespace whose selector takes it. */
-  private matching(rs: KObject): KObject[] {
-    const out: KObject[] = [];
-    for (const key of this.deployments) {
-      const [ns = "", name = ""] = key.split("/");
-      if (ns !== rs.metadata.namespace) continue;
-      const d = this.client.get(this.dsv, ns, name);
-      if (d && selects(d, rs.metadata.labels ?? {})) out.push(d);
-    }
-    return out;
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {

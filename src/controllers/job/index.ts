@@ -163,11 +163,19 @@ function setCondition(conds: Rec[], type: string, status: string, reason: string
 
 export interface JobControllerOptions {
   now?: () => number;
+  /** How long pod changes are gathered before a Job is synced (default 1 s, upstream's syncJobBatchPeriod). */
+  batchMs?: number;
 }
 
 export class JobController extends QueuedController {
+  /** The index of pods by their controlling Job's uid (upstream's informer indexer by controller). */
+  private readonly podsOfJob = new Map<string, Map<string, KObject>>();
+  private readonly jobOfPod = new Map<string, string>();
+  private readonly batchMs: number;
+
   constructor(client: LocalClient, opts: JobControllerOptions = {}) {
     super(client, "job", opts.now);
+    this.batchMs = opts.batchMs ?? 1000;
   }
 
   private jobs(): ServedVersion {
@@ -180,9 +188,27 @@ export class JobController extends QueuedController {
 
   protected watchAll(): void {
     this.watch(this.jobs(), (job) => this.queue.add(`${job.metadata.namespace}/${job.metadata.name}`));
-    this.watch(this.pods(), (pod) => {
+    this.watch(this.pods(), (pod, deleted) => {
       const ref = controllerOf(pod);
-      if (ref?.kind === "Job") this.queue.add(`${pod.metadata.namespace}/${ref.name}`);
+      const uid = pod.metadata.uid ?? "";
+      // the index: a pod is filed under the Job its reference names (and moved when that changes)
+      const was = this.jobOfPod.get(uid);
+      if (was !== undefined && (deleted || ref?.kind !== "Job" || ref.uid !== was)) {
+        this.podsOfJob.get(was)?.delete(uid);
+        if (this.podsOfJob.get(was)?.size === 0) this.podsOfJob.delete(was);
+        this.jobOfPod.delete(uid);
+      }
+      if (ref?.kind === "Job" && !deleted) {
+        let m = this.podsOfJob.get(ref.uid);
+        if (!m) {
+          m = new Map();
+          this.podsOfJob.set(ref.uid, m);
+        }
+        m.set(uid, pod);
+        this.jobOfPod.set(uid, ref.uid);
+      }
+      // pod changes are taken in batches, a second at a time, as upstream's syncJobBatchPeriod
+      if (ref?.kind === "Job") this.queue.addAfter(`${pod.metadata.namespace}/${ref.name}`, this.batchMs);
       else if ((pod.metadata.finalizers ?? []).includes(TRACKING_FINALIZER) && pod.metadata.deletionTimestamp) {
         // a tracked pod whose Job reference is gone: nothing will count it, let it go
         void this.removeFinalizers([pod]);
@@ -190,20 +216,32 @@ export class JobController extends QueuedController {
     });
   }
 
+  override stop(): void {
+    super.stop();
+    this.podsOfJob.clear();
+    this.jobOfPod.clear();
+  }
+
+  /** The pods whose controller is the Job `uid`, as the index holds them. */
+  private podsOf(uid: string): KObject[] {
+    return [...(this.podsOfJob.get(uid)?.values() ?? [])];
+  }
+
   async reconcile(key: string): Promise<ReconcileResult> {
     const [ns = "", name = ""] = key.split("/");
-    // a consistent read first: the cache then holds this controller's own last writes (pods and Job status)
-    const all = (await this.client.listFresh(this.pods(), ns)).map((c) => c.obj);
+    // the cache (and with it the pod index) caught up first: it holds this controller's own last
+    // writes (pods and Job status)
+    await this.client.sync();
     const job = this.client.get(this.jobs(), ns, name);
     if (!job) {
+      const all = [...this.podsOfJob.values()].flatMap((m) => [...m.values()]);
       // the Job is gone: its pods must not keep the tracking finalizer (the garbage collector deletes them)
       await this.removeFinalizers(
-        all.filter((p) => controllerOf(p)?.kind === "Job" && controllerOf(p)?.name === name && !this.ownerAlive(p)),
+        all.filter((p) => p.metadata.namespace === ns && controllerOf(p)?.name === name && !this.ownerAlive(p)),
       );
       return undefined;
     }
-    const uid = job.metadata.uid ?? "";
-    const pods = all.filter((p) => controllerOf(p)?.uid === uid);
+    const pods = this.podsOf(job.metadata.uid ?? "");
     if (job.metadata.deletionTimestamp || isFinished(job)) {
       await this.track(job, pods);
       return undefined;
@@ -277,6 +315,7 @@ export class JobController extends QueuedController {
     // (read from the cache, which the removals above went through; a pod no longer there is not held)
     const stillHeld = new Set(
       pods
+        .filter((p) => uSucceeded.has(p.metadata.uid ?? "") || uFailed.has(p.metadata.uid ?? ""))
         .map((p) => this.fresh(p))
         .filter((p): p is KObject => p !== undefined && (p.metadata.finalizers ?? []).includes(TRACKING_FINALIZER))
         .map((p) => p.metadata.uid ?? ""),

@@ -164,10 +164,14 @@ export class NodeLifecycleController {
       if (node === "") return;
       const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
       const set = this.podsByNode.get(node) ?? new Set<string>();
-      if (deleted) set.delete(key);
+      // a finished pod has nothing left to evict
+      const phase = rec(obj["status"])["phase"];
+      const gone = deleted || phase === "Succeeded" || phase === "Failed";
+      if (gone) set.delete(key);
       else set.add(key);
       this.podsByNode.set(node, set);
-      if (!deleted) this.queue.add(node);
+      // only a node with NoExecute taints has pods to look at
+      if (!gone && this.hasNoExecute(node)) this.queue.add(node);
     });
     this.stops = [() => a.stop(), () => b.stop(), () => c.stop()];
     this.timer = setInterval(() => {
@@ -184,6 +188,12 @@ export class NodeLifecycleController {
     this.queue.stop();
     this.heard.clear();
     this.podsByNode.clear();
+  }
+
+  private hasNoExecute(name: string): boolean {
+    const node = this.client.get(this.client.resource("", "v1", "nodes"), undefined, name);
+    const taints = rec(node?.["spec"])["taints"];
+    return Array.isArray(taints) && taints.some((t) => isRecord(t) && t["effect"] === "NoExecute");
   }
 
   private note(node: string, at: number): void {

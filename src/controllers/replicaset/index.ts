@@ -24,7 +24,7 @@ import type { LocalClient } from "../client.js";
 import { QueuedController } from "../controller.js";
 import { createPods, deletePods, type PodOwner } from "../podcontrol.js";
 import type { ReconcileResult } from "../queue.js";
-import { claim, controllerOf, controllerRef } from "../refmanager.js";
+import { claim, controllerRef } from "../refmanager.js";
 
 type Rec = Record<string, unknown>;
 
@@ -149,8 +149,6 @@ export class ReplicaSetController extends QueuedController {
   private readonly kinds: Kind[];
   /** Keys (`<kind>/<ns>/<name>`) of every set. */
   private readonly sets = new Set<string>();
-  /** Pods without a controller, by uid, with the labels they were last matched with. */
-  private readonly orphans = new Map<string, string>();
 
   constructor(client: LocalClient, opts: ReplicaSetControllerOptions = {}) {
     super(client, "replicaset", opts.now);
@@ -195,31 +193,24 @@ export class ReplicaSetController extends QueuedController {
         this.queue.add(key);
       });
     }
-    this.watch(this.client.resource("", "v1", "pods"), (pod, deleted) => {
-      const uid = pod.metadata.uid ?? "";
-      const ref = controllerOf(pod);
-      if (deleted || ref) this.orphans.delete(uid);
-      if (ref && (ref.kind === "ReplicaSet" || ref.kind === "ReplicationController")) {
-        this.queue.add(`${ref.kind}/${pod.metadata.namespace}/${ref.name}`);
-        return;
-      }
-      // an orphan may be adopted by a matching set of its namespace: looked at when it appears or its labels change
-      if (ref || deleted) return;
-      const labels = JSON.stringify(pod.metadata.labels ?? {});
-      if (this.orphans.get(uid) === labels) return;
-      this.orphans.set(uid, labels);
-      this.wakeMatching(pod);
-    });
+    // an orphan may be adopted by a matching set of its namespace
+    this.watchDependents(
+      this.client.resource("", "v1", "pods"),
+      ["ReplicaSet", "ReplicationController"],
+      (pod) => this.matching(pod),
+      (kind, ns, name) => `${kind}/${ns}/${name}`,
+    );
   }
 
   override stop(): void {
     super.stop();
     this.sets.clear();
-    this.orphans.clear();
   }
 
-  private wakeMatching(pod: KObject): void {
+  /** Keys of the sets of the pod's namespace whose selector takes it. */
+  private matching(pod: KObject): string[] {
     const labels = pod.metadata.labels ?? {};
+    const out: string[] = [];
     for (const key of this.sets) {
       const [kind = "", ns = "", name = ""] = key.split("/");
       if (ns !== pod.metadata.namespace) continue;
@@ -227,8 +218,9 @@ export class ReplicaSetController extends QueuedController {
       const set = this.client.get(k.sv(), ns, name);
       if (!set) continue;
       const sel = k.selector(set);
-      if (!sel.empty && sel.matches(labels)) this.queue.add(key);
+      if (!sel.empty && sel.matches(labels)) out.push(key);
     }
+    return out;
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {

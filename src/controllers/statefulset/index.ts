@@ -36,7 +36,7 @@ import {
   truncateHistory,
 } from "../history.js";
 import type { ReconcileResult } from "../queue.js";
-import { claim, controllerOf, notFoundIsFine, selects } from "../refmanager.js";
+import { claim, notFoundIsFine, selects } from "../refmanager.js";
 import {
   claimsFor,
   identityMatches,
@@ -102,13 +102,6 @@ export function statusJSON(s: StatefulSetStatus): Record<string, unknown> {
 }
 
 export class StatefulSetController extends QueuedController {
-  /** Keys (`<ns>/<name>`) of every StatefulSet. */
-  private readonly sets = new Set<string>();
-  /** Pods without a controller, by uid, with the labels they were last matched with. */
-  private readonly orphans = new Map<string, string>();
-  /** The set a pod was last controlled by, by pod uid (a changed or dropped reference wakes it too). */
-  private readonly owners = new Map<string, string>();
-
   constructor(client: LocalClient, opts: StatefulSetControllerOptions = {}) {
     super(client, "statefulset", opts.now);
   }
@@ -126,51 +119,8 @@ export class StatefulSetController extends QueuedController {
   }
 
   protected watchAll(): void {
-    this.watch(this.ssv, (set, deleted) => {
-      const key = `${set.metadata.namespace}/${set.metadata.name}`;
-      if (deleted) this.sets.delete(key);
-      else this.sets.add(key);
-      this.queue.add(key);
-    });
-    this.watch(this.podsv, (pod, deleted) => {
-      const uid = pod.metadata.uid ?? "";
-      const ref = controllerOf(pod);
-      const owner = ref?.kind === KIND ? `${pod.metadata.namespace}/${ref.name}` : undefined;
-      const before = this.owners.get(uid);
-      if (before !== undefined && before !== owner) this.queue.add(before);
-      if (deleted || !owner) this.owners.delete(uid);
-      else this.owners.set(uid, owner);
-      if (deleted || ref) this.orphans.delete(uid);
-      if (owner) {
-        this.queue.add(owner);
-        return;
-      }
-      // an orphan may be adopted by a matching set of its namespace: looked at when it appears or its labels change
-      if (ref || deleted) return;
-      const labels = JSON.stringify(pod.metadata.labels ?? {});
-      if (this.orphans.get(uid) === labels) return;
-      this.orphans.set(uid, labels);
-      for (const key of this.matching(pod)) this.queue.add(key);
-    });
-  }
-
-  override stop(): void {
-    super.stop();
-    this.sets.clear();
-    this.orphans.clear();
-    this.owners.clear();
-  }
-
-  /** Keys of the sets of the pod's namespace whose selector takes it. */
-  private matching(pod: KObject): string[] {
-    const out: string[] = [];
-    for (const key of this.sets) {
-      const [ns = "", name = ""] = key.split("/");
-      if (ns !== pod.metadata.namespace) continue;
-      const set = this.client.get(this.ssv, ns, name);
-      if (set && selects(set, pod.metadata.labels ?? {})) out.push(key);
-    }
-    return out;
+    this.watchOwners(this.ssv);
+    this.watchDependents(this.podsv, [KIND], (pod) => this.selectingOwners(this.ssv, pod));
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
