@@ -10,7 +10,7 @@ export type ReconcileResult = { requeueAfterMs?: number } | undefined;
 export class WorkQueue {
   private readonly pending = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
   private running = false;
   private stopped = false;
   private readonly reconcile: (key: string) => Promise<ReconcileResult>;
@@ -27,14 +27,21 @@ export class WorkQueue {
     if (!this.running) void this.drain();
   }
 
+  /** Queues `key` in `ms`; a key already waiting keeps the earlier of the two times (as client-go's delaying queue). */
   addAfter(key: string, ms: number): void {
-    if (this.stopped || this.timers.has(key)) return;
-    const t = setTimeout(() => {
+    if (this.stopped) return;
+    const at = Date.now() + ms;
+    const prior = this.timers.get(key);
+    if (prior) {
+      if (prior.at <= at) return;
+      clearTimeout(prior.timer);
+    }
+    const timer = setTimeout(() => {
       this.timers.delete(key);
       this.add(key);
     }, ms);
-    t.unref();
-    this.timers.set(key, t);
+    timer.unref();
+    this.timers.set(key, { timer, at });
   }
 
   private async drain(): Promise<void> {
@@ -62,7 +69,7 @@ export class WorkQueue {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     this.pending.clear();
   }
