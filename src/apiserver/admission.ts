@@ -9,6 +9,7 @@ import type { ServedVersion } from "./catalog.js";
 import { forbidden, invalid } from "./errors.js";
 import { admitQuota } from "./quota.js";
 import { admitPodServiceAccount } from "./serviceaccount-admission.js";
+import { mutateStorage, validateClaimResize } from "./storage-admission.js";
 import type { WatchCache } from "./watchcache.js";
 
 export type Operation = "create" | "update";
@@ -88,6 +89,7 @@ export class BuiltinAdmission implements Admission {
       this.admitPriority(obj);
       addDefaultTolerations(obj);
     }
+    if (group === "" && op === "create") mutateStorage(this.cache, kind, obj);
     const quotaInfo = { group: sv.def.group, plural: sv.def.plural };
     if (sv.crd) {
       admitQuota(this.cache, op, quotaInfo, obj, old);
@@ -97,6 +99,9 @@ export class BuiltinAdmission implements Admission {
     if (errs.length > 0) {
       const name = obj.metadata.name ?? "";
       throw invalid(kind, group, name, errs, invalidMessage(kind, group, name, errs));
+    }
+    if (group === "" && kind === "PersistentVolumeClaim" && op === "update" && old) {
+      validateClaimResize(this.cache, obj, old);
     }
     // ResourceQuota admission: usage recomputed from the cache (dry runs are checked too)
     admitQuota(this.cache, op, quotaInfo, obj, old);

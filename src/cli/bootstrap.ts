@@ -1,15 +1,26 @@
 /**
- * What a new cluster has: the four system namespaces, the two system PriorityClasses, and the
- * `kubernetes` Service and Endpoints in `default` pointing at the API server. Idempotent: runs at
- * every start.
+ * What a new cluster has: the four system namespaces, the two system PriorityClasses, the
+ * `kubernetes` Service and Endpoints in `default` pointing at the API server, and — made at the
+ * first start only, so that an administrator may delete or replace it — the default StorageClass
+ * `standard` of the built-in k8ts.io/local-path provisioner. Idempotent: runs at every start.
  */
+import { ANN_DEFAULT_CLASS, DEFAULT_CLASS_NAME, LOCAL_PATH_PROVISIONER } from "../api/storage.js";
 import type { LocalClient } from "../controllers/client.js";
 
 export async function bootstrap(
   client: LocalClient,
-  opts: { serviceIP: string; advertiseIP: string; port: number; caCert: string; url: string },
+  opts: {
+    serviceIP: string;
+    advertiseIP: string;
+    port: number;
+    caCert: string;
+    url: string;
+    /** Make the default StorageClass when this is the cluster's first start (default true). */
+    defaultStorageClass?: boolean;
+  },
 ): Promise<void> {
   const ns = client.resource("", "v1", "namespaces");
+  const firstStart = !client.get(ns, undefined, "default");
   for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
     await client.ensure(ns, {
       apiVersion: "v1",
@@ -85,5 +96,16 @@ users: null
     });
   } else if ((existing["data"] as Record<string, unknown> | undefined)?.["kubeconfig"] !== clusterInfo) {
     await client.update(cm, "kube-public", "cluster-info", "", (o) => ({ ...o, data: { kubeconfig: clusterInfo } }));
+  }
+  if (firstStart && opts.defaultStorageClass !== false) {
+    await client.ensure(client.resource("storage.k8s.io", "v1", "storageclasses"), {
+      apiVersion: "storage.k8s.io/v1",
+      kind: "StorageClass",
+      metadata: { name: DEFAULT_CLASS_NAME, annotations: { [ANN_DEFAULT_CLASS]: "true" } },
+      provisioner: LOCAL_PATH_PROVISIONER,
+      reclaimPolicy: "Delete",
+      volumeBindingMode: "Immediate",
+      allowVolumeExpansion: true,
+    });
   }
 }

@@ -27,6 +27,9 @@ import { RootCACertPublisher } from "../controllers/rootcacert/index.js";
 import { ServiceAccountController } from "../controllers/serviceaccount/index.js";
 import { StatefulSetController } from "../controllers/statefulset/index.js";
 import { TTLAfterFinishedController } from "../controllers/ttlafterfinished/index.js";
+import { PersistentVolumeController } from "../controllers/volume/persistentvolume/index.js";
+import type { NfsExport } from "../controllers/volume/persistentvolume/reclaim.js";
+import { PvcProtectionController, PvProtectionController } from "../controllers/volume/protection.js";
 import type { RuntimeChoice } from "../kubelet/agent.js";
 import type { EmbeddedAgent } from "../kubelet/embedded.js";
 import { defaultSans, ensurePki, ensureServiceAccountKey, kubeconfig } from "../pki/index.js";
@@ -52,6 +55,10 @@ export interface ServerConfig {
   controllers?: string[];
   /** How long a node may miss heartbeats before it is NotReady (Unknown), ms (default 40 s). */
   nodeMonitorGracePeriodMs?: number;
+  /** NFS exports reachable on this machine (mounted, or directories standing in for them): recycling, the NFS provisioner, the embedded node's mounts. */
+  nfsExports?: NfsExport[];
+  /** Create the default StorageClass `standard` (k8ts.io/local-path) at first start (default true). */
+  defaultStorageClass?: boolean;
   /** The embedded node agent: its runtime, or false for none (default: none; `k8ts server` runs one). */
   agent?: { runtime: RuntimeChoice; nodeName?: string; nodeUpdateMs?: number; kubeletPort?: number } | false;
 }
@@ -176,11 +183,27 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     ["job", new JobController(client)],
     ["ttl-after-finished", new TTLAfterFinishedController(client)],
     ["cronjob", new CronJobController(client)],
+    [
+      "persistentvolume-binder",
+      new PersistentVolumeController(client, {
+        nfsExports: cfg.nfsExports,
+        protectedPaths: [cfg.dataDir],
+      }),
+    ],
+    ["pvc-protection", new PvcProtectionController(client)],
+    ["pv-protection", new PvProtectionController(client)],
   ];
   const controllers = named.filter(([n]) => controllerEnabled(n, cfg.controllers ?? ["*"])).map(([, c]) => c);
 
   await import("./bootstrap.js").then((m) =>
-    m.bootstrap(client, { serviceIP, advertiseIP: host, port: api.port, caCert: pki.caCert, url }),
+    m.bootstrap(client, {
+      serviceIP,
+      advertiseIP: host,
+      port: api.port,
+      caCert: pki.caCert,
+      url,
+      defaultStorageClass: cfg.defaultStorageClass !== false,
+    }),
   );
   // Several servers may share an etcd store: the one holding the lease runs the controllers.
   let running = false;

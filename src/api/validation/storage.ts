@@ -174,6 +174,11 @@ export function validatePersistentVolumeClaimUpdate(obj: KObject, old: KObject):
   const bound = rec(obj["status"])["phase"] === "Bound" || rec(old["status"])["phase"] === "Bound";
   // volumeName may be set once (binding).
   if (str(o["volumeName"]) === "") o["volumeName"] = n["volumeName"];
+  // a claim that named no class may be given one once (the retroactive default class, 1.28+)
+  const betaClass = "volume.beta.kubernetes.io/storage-class";
+  if (o["storageClassName"] == null && old.metadata.annotations?.[betaClass] === undefined) {
+    o["storageClassName"] = n["storageClassName"];
+  }
   const nReq = rec(rec(n["resources"])["requests"]);
   const oReq = rec(rec(o["resources"])["requests"]);
   const newSize = nReq["storage"];
