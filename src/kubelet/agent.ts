@@ -4,6 +4,7 @@
  * embedded node) and `k8ts agent` (a node joining over HTTPS).
  */
 import { join } from "node:path";
+import { ANN_LOCAL_PATH_ROOT } from "../api/storage.js";
 import type { KObject } from "../api/types.js";
 import { Informer, type InformerHandlers } from "../client/informer.js";
 import { type ApiClient, resources } from "../client/types.js";
@@ -14,7 +15,7 @@ import { ProcessRuntime } from "./runtime/process/index.js";
 import { SimRuntime } from "./runtime/sim/index.js";
 import type { Runtime } from "./runtime/types.js";
 import { KubeletServer } from "./server/index.js";
-import { VolumeManager } from "./volumes/index.js";
+import { ClaimVolumes, LocalPathNode, type NfsExport, prepareLocalPathRoot, VolumeManager } from "./volumes/index.js";
 
 export type RuntimeChoice = "auto" | "runc" | "process" | "sim";
 
@@ -38,6 +39,16 @@ export interface AgentConfig {
   caCert: string;
   /** Lease and status timing (tests make it short). */
   nodeUpdateMs?: number;
+  /**
+   * Where k8ts.io/local-path volumes of this node live, a directory per volume (default
+   * <rootDir>/storage); published on the Node as k8ts.io/local-path-root.
+   */
+  localPathRoot?: string;
+  /**
+   * NFS exports available on this machine (mounted outside k8ts, or stand-ins): an nfs volume
+   * inside one is its directory below `root` instead of a `mount -t nfs` (default none).
+   */
+  nfsExports?: NfsExport[];
 }
 
 export interface RunningAgent {
@@ -104,6 +115,21 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   });
   const cap = hostCapacity(cfg.rootDir);
   const alloc = allocatableOf(cap);
+  const localPathRoot = prepareLocalPathRoot(cfg.localPathRoot ?? join(cfg.rootDir, "storage"));
+  let kubelet: Kubelet | undefined;
+  const claims = new ClaimVolumes({
+    client: cfg.client,
+    nodeName: cfg.nodeName,
+    localPathRoot,
+    nfsExports: cfg.nfsExports,
+    node: () => kubelet?.nodeManager.currentNode(),
+  });
+  const localPath = new LocalPathNode({
+    client: cfg.client,
+    nodeName: cfg.nodeName,
+    root: localPathRoot,
+    nodeLabels: () => kubelet?.nodeManager.currentNode()?.metadata.labels,
+  });
   const volumes = new VolumeManager({
     client: cfg.client,
     rootDir: cfg.rootDir,
@@ -113,8 +139,8 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
       memoryBytes: Number(String(alloc["memory"]).replace(/Ki$/, "")) * 1024,
       ephemeralBytes: Number(alloc["ephemeral-storage"]),
     },
+    pvc: claims.resolve,
   });
-  let kubelet: Kubelet | undefined;
   const server = new KubeletServer({
     // the runtime exists once the kubelet started
     runtime: () => kubelet?.runtimeIfStarted,
@@ -127,6 +153,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     port: cfg.kubeletPort ?? 10250,
     nodeName: cfg.nodeName,
     rootDir: cfg.rootDir,
+    volumeStats: (pods) => claims.volumeStats(pods),
   });
   const kubeletPort = await server.start();
   kubelet = new Kubelet({
@@ -139,6 +166,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
       ip: nodeIP,
       kubeletPort,
       labels: cfg.labels ?? {},
+      annotations: { [ANN_LOCAL_PATH_ROOT]: localPathRoot },
       taints: cfg.taints ?? [],
       rootDir: cfg.rootDir,
       containerRuntimeVersion: `${factory.name}://${factory.name === "runc" ? "1.1" : "0.1.0"}`,
@@ -153,11 +181,13 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     await server.stop();
     throw err;
   }
+  localPath.start();
   log.info("node agent running", { node: cfg.nodeName, runtime: factory.name, kubeletPort });
   return {
     kubelets: [k],
     runtimeName: factory.name,
     stop: async (o) => {
+      await localPath.stop();
       await server.stop();
       await k.stop(o);
     },

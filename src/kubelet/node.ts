@@ -20,6 +20,8 @@ export interface NodeConfig {
   ip: string;
   kubeletPort: number;
   labels: Record<string, string>;
+  /** Annotations set at registration and put back when removed (k8ts.io/local-path-root). */
+  annotations?: Record<string, string>;
   /** Taints set at registration only (as --register-with-taints). */
   taints: Array<{ key: string; value?: string; effect: string }>;
   /** Directory whose file system backs ephemeral storage. */
@@ -249,6 +251,7 @@ export class NodeManager {
         annotations: {
           "node.alpha.kubernetes.io/ttl": "0",
           "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+          ...this.cfg.annotations,
         },
       },
       spec: this.cfg.taints.length > 0 ? { taints: this.cfg.taints } : {},
@@ -259,7 +262,8 @@ export class NodeManager {
     } catch (err) {
       if (!(err instanceof ApiError) || err.code !== 409) throw err;
       // an existing Node of this name: a restart of this kubelet; keep its spec, refresh our labels
-      node = await this.client.patch(resources.nodes, undefined, this.cfg.name, "merge", { metadata: { labels } });
+      const metadata = this.cfg.annotations ? { labels, annotations: this.cfg.annotations } : { labels };
+      node = await this.client.patch(resources.nodes, undefined, this.cfg.name, "merge", { metadata });
     }
     const posted = await this.postStatus(status, now);
     await this.renewLease(node);
@@ -296,6 +300,7 @@ export class NodeManager {
         ? this.current(this.cfg.name)
         : await this.client.get(resources.nodes, undefined, this.cfg.name);
       if (server) this.node = server;
+      if (server) await this.restoreAnnotations(server);
       const current = server && isRecord(server["status"]) ? server["status"] : undefined;
       const status = nodeStatus(this.cfg, current, now);
       if (statusChanged(status, current) || now - this.lastReport >= this.reportMs) {
@@ -309,6 +314,17 @@ export class NodeManager {
       }
       log.warn("node status update failed", { node: this.cfg.name, error: String(err) });
     }
+  }
+
+  /** Puts back the annotations this node publishes when someone removed or changed them. */
+  private async restoreAnnotations(node: KObject): Promise<void> {
+    const want = this.cfg.annotations ?? {};
+    const have = node.metadata.annotations ?? {};
+    const missing = Object.entries(want).filter(([k, v]) => have[k] !== v);
+    if (missing.length === 0) return;
+    this.node = await this.client.patch(resources.nodes, undefined, this.cfg.name, "merge", {
+      metadata: { annotations: Object.fromEntries(missing) },
+    });
   }
 
   private async postStatus(status: Record<string, unknown>, now: number): Promise<KObject> {

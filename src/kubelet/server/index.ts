@@ -53,6 +53,8 @@ export interface KubeletServerOptions {
   nodeName?: string;
   /** The file system /stats/summary reports for the node (default "/"). */
   rootDir?: string;
+  /** /stats/summary's per-pod volume entries, by pod uid (default none). */
+  volumeStats?: (pods: KObject[]) => Promise<ReadonlyMap<string, Record<string, unknown>[]>>;
 }
 
 /** A route of the kubelet API, from its path. */
@@ -210,15 +212,21 @@ export class KubeletServer {
         );
       case "summary":
         return getOnly(async () => {
-          const [containers, stats] = await Promise.all([this.runtime().listContainers(), this.runtime().stats()]);
+          const pods = this.opts.pods.pods();
+          const [containers, stats, volumes] = await Promise.all([
+            this.runtime().listContainers(),
+            this.runtime().stats(),
+            this.opts.volumeStats?.(pods),
+          ]);
           json(
             res,
             await this.summary.summary({
               nodeName: this.opts.nodeName ?? "",
-              pods: this.opts.pods.pods(),
+              pods,
               containers,
               stats,
               rootDir: this.opts.rootDir ?? "/",
+              volumes,
             }),
           );
         });

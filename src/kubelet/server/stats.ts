@@ -1,7 +1,8 @@
 /**
  * The kubelet's /stats/summary (stats/v1alpha1 Summary): the node's CPU, memory and root file
- * system from the host (/proc, statfs), and per pod and container the runtime's readings. CPU
- * rates (usageNanoCores) come from the change since the previous reading.
+ * system from the host (/proc, statfs), and per pod and container the runtime's readings, with
+ * the pod's volume stats the caller measured. CPU rates (usageNanoCores) come from the change
+ * since the previous reading.
  */
 import { readFile, statfs } from "node:fs/promises";
 import { cpus, freemem, hostname, totalmem, uptime } from "node:os";
@@ -93,6 +94,8 @@ export interface SummaryInputs {
   stats: ContainerStats[];
   /** Root of the file system the kubelet reports (its root dir). */
   rootDir: string;
+  /** Per pod uid, the pod's VolumeStats entries (persistentVolumeClaim volumes, with pvcRef). */
+  volumes?: ReadonlyMap<string, Record<string, unknown>[]>;
 }
 
 /** Keeps the previous readings so CPU rates can be computed. */
@@ -191,6 +194,7 @@ export class SummaryProvider {
         containers,
         cpu: { time, ...(podCores !== undefined ? { usageNanoCores: podCores } : {}), usageCoreNanoSeconds: podNs },
         memory: { time, workingSetBytes: podWs },
+        ...(inputs.volumes?.get(uid)?.length ? { volume: inputs.volumes.get(uid) } : {}),
       });
     }
     // forget containers that are gone

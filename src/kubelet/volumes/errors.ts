@@ -1,11 +1,12 @@
 /**
  * Volume failures as the kubelet reports them: the reason is the event's (FailedMount,
- * FailedUnmount) or the container's waiting reason (CreateContainerConfigError); the message is
- * worded as upstream's events. `detail` is for the node's log only: it may name host paths, which
- * upstream deliberately keeps out of what users see.
+ * FailedUnmount, FailedAttachVolume: upstream's attach/detach Multi-Attach refusal) or the
+ * container's waiting reason (CreateContainerConfigError); the message is worded as upstream's
+ * events. `detail` is for the node's log only: it may name host paths, which upstream
+ * deliberately keeps out of what users see.
  */
 
-export type VolumeErrorReason = "FailedMount" | "FailedUnmount" | "CreateContainerConfigError";
+export type VolumeErrorReason = "FailedMount" | "FailedUnmount" | "FailedAttachVolume" | "CreateContainerConfigError";
 
 export class VolumeError extends Error {
   readonly reason: VolumeErrorReason;

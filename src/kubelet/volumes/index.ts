@@ -3,9 +3,11 @@
  * Other components import only from here.
  */
 export type { FileProjection, Payload } from "./atomic-writer.js";
+export { ClaimVolumes, type ClaimVolumesOptions, claimResolver, type MountedClaim, type NfsExport } from "./claims.js";
 export type { NodeAllocatable } from "./downward.js";
 export { emptyDirEvictionMessage, emptyDirsOverLimit } from "./emptydir.js";
 export { VolumeError, type VolumeErrorReason } from "./errors.js";
+export { LocalPathNode, type LocalPathNodeOptions, prepareLocalPathRoot } from "./localpath.js";
 export {
   type PodVolume,
   type PodVolumes,
