@@ -11,6 +11,7 @@ import { clientFor } from "../test/e2e/client.js";
 import { etcdSkipReason, startEtcd } from "../test/store/etcd-process.js";
 import { benchPods } from "./pods.js";
 import { benchScheduler } from "./scheduler.js";
+import { benchStorage } from "./storage.js";
 import { benchStore } from "./store.js";
 import { benchWorkloads } from "./workloads.js";
 
@@ -304,6 +305,7 @@ async function main(): Promise<void> {
   await benchScheduler();
   await benchPods();
   if (process.env["K8TS_BENCH_WORKLOADS"] !== "0") await benchWorkloads();
+  if (process.env["K8TS_BENCH_STORAGE"] !== "0") await benchStorage();
 }
 
 await main();

@@ -16,6 +16,7 @@ const USAGE = `k8ts ${version} — Kubernetes in TypeScript
 Usage:
   k8ts server [--data-dir DIR] [--port PORT] [--bind ADDR] [--store sqlite|etcd|memory] [--etcd-endpoints URLS]
               [--runtime auto|runc|process|sim] [--disable-agent] [--node-name NAME] [--controllers LIST]
+              [--nfs-export SERVER:PATH=DIR ...] [--no-default-storage-class]
   k8ts agent --server URL --token TOKEN --ca-cert-hash sha256:HASH [--name NAME] [--root-dir DIR]
              [--runtime auto|runc|process|sim] [--node-ip IP] [--kubelet-port PORT] [--sim-nodes N]
   k8ts token create [--data-dir DIR] [--ttl 24h] [--server URL]
@@ -33,6 +34,14 @@ server options:
   --node-name NAME       the embedded node's name (default the host name)
   --controllers LIST     controllers to run, as kube-controller-manager's flag: '*' all (default),
                          'name' one, '-name' all but it (e.g. '*,-deployment')
+  --nfs-export SERVER:PATH=DIR
+                         the NFS export SERVER:PATH is mounted (or stands) at DIR on this machine:
+                         the built-in k8s-sigs.io/nfs-subdir-external-provisioner makes its volumes
+                         there (the first export given), recycling scrubs through it, and the
+                         embedded node bind-mounts from it instead of mounting NFS (repeatable)
+  --no-default-storage-class
+                         do not create the default StorageClass 'standard' (k8ts.io/local-path)
+                         at the first start
 
 agent options:
   --server URL           the API server (https://host:port)
@@ -49,6 +58,13 @@ function runtimeOf(v: string | undefined): RuntimeChoice {
     throw new Error(`--runtime must be auto, runc, process or sim, not "${r}"`);
   }
   return r;
+}
+
+/** `SERVER:PATH=DIR` of --nfs-export. */
+export function parseNfsExport(v: string): { server: string; path: string; root: string } {
+  const m = /^([^:=]+):(\/[^=]*)=(\/.*)$/.exec(v);
+  if (!m) throw new Error(`--nfs-export must be SERVER:/EXPORT/PATH=/LOCAL/DIR, not "${v}"`);
+  return { server: m[1]!, path: m[2]!, root: m[3]! };
 }
 
 function onSignals(stop: () => Promise<void>): void {
@@ -75,6 +91,8 @@ async function server(args: string[]): Promise<void> {
       "disable-agent": { type: "boolean" },
       "node-name": { type: "string" },
       controllers: { type: "string" },
+      "nfs-export": { type: "string", multiple: true },
+      "no-default-storage-class": { type: "boolean" },
     },
     strict: true,
   });
@@ -94,6 +112,8 @@ async function server(args: string[]): Promise<void> {
     etcdEndpoints: (values["etcd-endpoints"] ?? "http://127.0.0.1:2379").split(",").filter((s) => s !== ""),
     agent: values["disable-agent"] ? false : { runtime: runtimeOf(values.runtime), nodeName: values["node-name"] },
     controllers: (values.controllers ?? "*").split(",").filter((s) => s !== ""),
+    nfsExports: (values["nfs-export"] ?? []).map(parseNfsExport),
+    defaultStorageClass: values["no-default-storage-class"] !== true,
   });
   process.stdout.write(`k8ts is serving at ${running.url}\nexport KUBECONFIG=${running.kubeconfigPath}\n`);
   onSignals(running.stop);

@@ -6,6 +6,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { LOCAL_PATH_PROVISIONER } from "../api/storage.js";
 import { defaultAdmissionOptions, firstServiceIP } from "../apiserver/admission.js";
 import { ApiServer, type User } from "../apiserver/server.js";
 import { LocalClient } from "../controllers/client.js";
@@ -27,9 +28,13 @@ import { RootCACertPublisher } from "../controllers/rootcacert/index.js";
 import { ServiceAccountController } from "../controllers/serviceaccount/index.js";
 import { StatefulSetController } from "../controllers/statefulset/index.js";
 import { TTLAfterFinishedController } from "../controllers/ttlafterfinished/index.js";
+import { ExpandController } from "../controllers/volume/expand.js";
+import { LocalPathProvisioner } from "../controllers/volume/localpath/index.js";
+import { NfsProvisioner } from "../controllers/volume/nfs/index.js";
 import { PersistentVolumeController } from "../controllers/volume/persistentvolume/index.js";
 import type { NfsExport } from "../controllers/volume/persistentvolume/reclaim.js";
 import { PvcProtectionController, PvProtectionController } from "../controllers/volume/protection.js";
+import { ProvisionController } from "../controllers/volume/provisioner/index.js";
 import type { RuntimeChoice } from "../kubelet/agent.js";
 import type { EmbeddedAgent } from "../kubelet/embedded.js";
 import { defaultSans, ensurePki, ensureServiceAccountKey, kubeconfig } from "../pki/index.js";
@@ -154,6 +159,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const url = `https://${host.includes(":") ? `[${host}]` : host}:${api.port}`;
   const client = new LocalClient(api.catalog, api.registry);
   // kube-controller-manager's names, for --controllers
+  const localPath = new LocalPathProvisioner(client);
+  const nfs = cfg.nfsExports?.[0];
   const named: Array<[string, Controller]> = [
     ["customresourcedefinition", new CrdController(client)],
     ["namespace", new NamespaceController(client)],
@@ -192,6 +199,23 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     ],
     ["pvc-protection", new PvcProtectionController(client)],
     ["pv-protection", new PvProtectionController(client)],
+    [
+      "persistentvolume-expander",
+      new ExpandController(client, [
+        {
+          provisioner: LOCAL_PATH_PROVISIONER,
+          expand: async (pv, bytes) => {
+            const a = await localPath.canGrow(pv, bytes);
+            return a.fits ? undefined : a.message;
+          },
+        },
+      ]),
+    ],
+    // the built-in provisioners (not kube-controller-manager's; external ones speak the same protocol)
+    ["local-path-provisioner", new ProvisionController(client, localPath)],
+    ...(nfs
+      ? [["nfs-subdir-provisioner", new ProvisionController(client, new NfsProvisioner(nfs))] as [string, Controller]]
+      : []),
   ];
   const controllers = named.filter(([n]) => controllerEnabled(n, cfg.controllers ?? ["*"])).map(([, c]) => c);
 

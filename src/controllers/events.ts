@@ -62,7 +62,8 @@ export async function recordEvent(
         involvedObject: {
           kind: obj.kind,
           apiVersion: obj.apiVersion,
-          namespace: ns,
+          // cluster-scoped objects (nodes, volumes) have their events in "default", naming no namespace
+          ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
           name: obj.metadata.name,
           uid: obj.metadata.uid,
           resourceVersion: obj.metadata.resourceVersion,

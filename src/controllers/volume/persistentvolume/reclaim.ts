@@ -47,7 +47,12 @@ async function scrub(dir: string, protectedPaths: readonly string[]): Promise<vo
       throw new Error(`refusing to scrub ${dir}: it holds k8ts's own data`);
     }
   }
-  const st = await lstat(dir);
+  const st = await lstat(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return undefined;
+    throw err;
+  });
+  // nothing there: nothing to scrub (upstream's recycler pod would find an empty directory)
+  if (!st) return;
   if (st.isSymbolicLink()) throw new Error(`refusing to scrub ${dir}: it is a symbolic link`);
   if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
   const mounts = new Set((await readMounts().catch(() => [])).map((m) => m.mountPoint));

@@ -1,0 +1,156 @@
+/**
+ * Volume expansion (upstream's volume_expand controller with the external-resizer's protocol, for
+ * the provisioners built in): a bound claim asking for more than its status.capacity — admission
+ * has checked that its class allows expansion — is grown by its volume's provisioner when that
+ * provisioner has a resizer here. Local-path volumes are directories: they grow online, at once;
+ * the volume's spec.capacity and the claim's status.capacity and allocatedResources take the new
+ * size. A resizer's refusal (the node has not the space) is a VolumeResizeFailed event and the
+ * claim's allocatedResourceStatuses say ControllerResizeInfeasible until the request changes.
+ * Claims of volumes no resizer here serves wait for an external one (ExternalExpanding).
+ */
+import { bytesOf, claimRequestBytes, provisionedBy, specOf, statusOf, volumeCapacityBytes } from "../../api/storage.js";
+import { isRecord, type KObject } from "../../api/types.js";
+import type { LocalClient } from "../client.js";
+import { QueuedController } from "../controller.js";
+import { recordEvent } from "../events.js";
+import type { ReconcileResult } from "../queue.js";
+
+/** What grows a provisioner's volumes: why it cannot (a message), or undefined once the storage has the new size. */
+export interface Resizer {
+  /** The provisioner whose volumes (pv.kubernetes.io/provisioned-by) it grows. */
+  provisioner: string;
+  expand(pv: KObject, bytes: bigint): Promise<string | undefined>;
+}
+
+function statusCapacityBytes(pvc: KObject): bigint {
+  const cap = statusOf(pvc)["capacity"];
+  return (isRecord(cap) ? bytesOf(cap["storage"]) : undefined) ?? 0n;
+}
+
+export class ExpandController extends QueuedController {
+  private readonly resizers: Map<string, Resizer>;
+
+  constructor(client: LocalClient, resizers: Resizer[], now?: () => number) {
+    super(client, "volume-expand", now);
+    this.resizers = new Map(resizers.map((r) => [r.provisioner, r]));
+  }
+
+  protected watchAll(): void {
+    this.watch(this.client.resource("", "v1", "persistentvolumeclaims"), (pvc, deleted) => {
+      if (deleted || statusOf(pvc)["phase"] !== "Bound") return;
+      if (claimRequestBytes(pvc) > statusCapacityBytes(pvc))
+        this.queue.add(`${pvc.metadata.namespace}/${pvc.metadata.name}`);
+    });
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [ns = "", name = ""] = key.split("/");
+    const pvcs = this.client.resource("", "v1", "persistentvolumeclaims");
+    const pvs = this.client.resource("", "v1", "persistentvolumes");
+    const pvc = this.client.get(pvcs, ns, name);
+    if (!pvc || statusOf(pvc)["phase"] !== "Bound") return undefined;
+    const want = claimRequestBytes(pvc);
+    if (want <= statusCapacityBytes(pvc)) return undefined;
+    const pv = this.client.get(pvs, undefined, String(specOf(pvc)["volumeName"] ?? ""));
+    if (!pv) return undefined;
+    const request = (specOf(pvc)["resources"] as { requests?: { storage?: unknown } } | undefined)?.requests?.storage;
+    const resizer = this.resizers.get(provisionedBy(pv));
+    if (!resizer) {
+      await recordEvent(
+        this.client,
+        pvc,
+        "volume_expand",
+        "Normal",
+        "ExternalExpanding",
+        "waiting for an external controller to expand this PVC",
+        this.now(),
+      );
+      return undefined;
+    }
+    const allocated = statusOf(pvc)["allocatedResources"];
+    const infeasibleAt = statusOf(pvc)["allocatedResourceStatuses"];
+    // the same request refused before: wait for the user to change it
+    if (
+      isRecord(infeasibleAt) &&
+      infeasibleAt["storage"] === "ControllerResizeInfeasible" &&
+      isRecord(allocated) &&
+      bytesOf(allocated["storage"]) === want
+    ) {
+      return undefined;
+    }
+    const pvName = pv.metadata.name ?? "";
+    const source = `external-resizer ${resizer.provisioner}`;
+    await recordEvent(
+      this.client,
+      pvc,
+      source,
+      "Normal",
+      "Resizing",
+      `External resizer is resizing volume ${pvName}`,
+      this.now(),
+    );
+    await this.setClaimResize(pvc, request, "ControllerResizeInProgress");
+    const refused = volumeCapacityBytes(pv) >= want ? undefined : await resizer.expand(pv, want);
+    if (refused !== undefined) {
+      await this.setClaimResize(pvc, request, "ControllerResizeInfeasible");
+      await recordEvent(
+        this.client,
+        pvc,
+        source,
+        "Warning",
+        "VolumeResizeFailed",
+        `resize volume "${pvName}" by resizer "${resizer.provisioner}" failed: ${refused}`,
+        this.now(),
+      );
+      return undefined;
+    }
+    if (volumeCapacityBytes(pv) < want) {
+      await this.client.update(pvs, undefined, pvName, "", (v) => {
+        const cap = specOf(v)["capacity"];
+        specOf(v)["capacity"] = { ...(isRecord(cap) ? cap : {}), storage: request };
+        return v;
+      });
+    }
+    // online and immediate: nothing is left for the node to do
+    await this.client.update(pvcs, ns, name, "status", (c) => {
+      const s = statusOf(c);
+      s["capacity"] = { ...(isRecord(s["capacity"]) ? s["capacity"] : {}), storage: request };
+      s["allocatedResources"] = {
+        ...(isRecord(s["allocatedResources"]) ? s["allocatedResources"] : {}),
+        storage: request,
+      };
+      delete s["allocatedResourceStatuses"];
+      if (Array.isArray(s["conditions"])) {
+        s["conditions"] = s["conditions"].filter(
+          (x) => !isRecord(x) || (x["type"] !== "Resizing" && x["type"] !== "FileSystemResizePending"),
+        );
+      }
+      c["status"] = s;
+      return c;
+    });
+    await recordEvent(
+      this.client,
+      pvc,
+      source,
+      "Normal",
+      "VolumeResizeSuccessful",
+      "Resize volume succeeded",
+      this.now(),
+    );
+    return undefined;
+  }
+
+  private async setClaimResize(pvc: KObject, request: unknown, state: string): Promise<void> {
+    const pvcs = this.client.resource("", "v1", "persistentvolumeclaims");
+    await this.client.update(pvcs, pvc.metadata.namespace, pvc.metadata.name ?? "", "status", (c) => {
+      const s = statusOf(c);
+      s["allocatedResources"] = {
+        ...(isRecord(s["allocatedResources"]) ? s["allocatedResources"] : {}),
+        storage: request,
+      };
+      s["allocatedResourceStatuses"] = { storage: state };
+      c["status"] = s;
+      return c;
+    });
+  }
+}
