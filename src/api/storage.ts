@@ -46,6 +46,15 @@ export const NFS_SUBDIR_PROVISIONER = "k8s-sigs.io/nfs-subdir-external-provision
 /** The class created at first start. */
 export const DEFAULT_CLASS_NAME = "standard";
 
+/** "The NFS export server:path is available at the local directory root" (mounted outside k8ts, or a stand-in). */
+export interface NfsExport {
+  server: string;
+  /** The exported path on the server (absolute). */
+  path: string;
+  /** The local directory holding that export's content (absolute). */
+  root: string;
+}
+
 // ---- readings ----
 
 type Rec = Record<string, unknown>;

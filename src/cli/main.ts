@@ -19,6 +19,7 @@ Usage:
               [--nfs-export SERVER:PATH=DIR ...] [--no-default-storage-class]
   k8ts agent --server URL --token TOKEN --ca-cert-hash sha256:HASH [--name NAME] [--root-dir DIR]
              [--runtime auto|runc|process|sim] [--node-ip IP] [--kubelet-port PORT] [--sim-nodes N]
+             [--nfs-export SERVER:PATH=DIR ...]
   k8ts token create [--data-dir DIR] [--ttl 24h] [--server URL]
   k8ts version
 
@@ -50,6 +51,9 @@ agent options:
   --name NAME            node name (default the host name)
   --root-dir DIR         pods, volumes, logs and runtime state (default ~/.k8ts-agent)
   --sim-nodes N          run N simulated nodes (no processes) named <name>-<i>
+  --nfs-export SERVER:PATH=DIR
+                         nfs volumes of that export are bind-mounted from DIR (where it is mounted
+                         on this machine) instead of mounting NFS (repeatable)
 `;
 
 function runtimeOf(v: string | undefined): RuntimeChoice {
@@ -133,6 +137,7 @@ async function agent(args: string[]): Promise<void> {
       "node-ip": { type: "string" },
       "sim-nodes": { type: "string" },
       "kubelet-port": { type: "string" },
+      "nfs-export": { type: "string", multiple: true },
     },
     strict: true,
   });
@@ -171,6 +176,7 @@ async function agent(args: string[]): Promise<void> {
           rootDir,
           runtime: runtimeOf(values.runtime),
           maskedPaths: [rootDir],
+          nfsExports: (values["nfs-export"] ?? []).map(parseNfsExport),
         });
   process.stdout.write(
     sims > 0

@@ -285,6 +285,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
             join(cfg.dataDir, "kubeconfig.yaml"),
           ],
           nodeUpdateMs: a.nodeUpdateMs,
+          nfsExports: cfg.nfsExports,
         });
       })(cfg.agent).catch((err: unknown) => {
         log.error("the embedded node could not start: this server runs a control plane only", { error: String(err) });

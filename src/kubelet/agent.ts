@@ -258,8 +258,12 @@ export async function startSimFleet(cfg: SimFleetConfig): Promise<RunningAgent> 
   const nodes = new Informer(cfg.client, resources.nodes, { labelSelector: "type=kwok" });
   nodes.start();
   const kubelets: Kubelet[] = [];
+  // each simulated node offers k8ts.io/local-path volumes (directories are made only by real mounts)
+  const localPaths: LocalPathNode[] = [];
   for (let i = 0; i < cfg.count; i++) {
     const name = `${cfg.prefix}${i}`;
+    const localPathRoot = prepareLocalPathRoot(join(cfg.rootDir, name, "storage"));
+    localPaths.push(new LocalPathNode({ client: cfg.client, nodeName: name, root: localPathRoot }));
     kubelets.push(
       new Kubelet({
         client: cfg.client,
@@ -273,6 +277,7 @@ export async function startSimFleet(cfg: SimFleetConfig): Promise<RunningAgent> 
           ip: `10.${200 + Math.floor(i / 65536)}.${Math.floor(i / 256) % 256}.${i % 256}`,
           kubeletPort: 10250,
           labels: { type: "kwok", "node.kubernetes.io/instance-type": "k8ts-sim", ...cfg.labels },
+          annotations: { [ANN_LOCAL_PATH_ROOT]: localPathRoot },
           taints: [],
           rootDir: cfg.rootDir,
           containerRuntimeVersion: "sim://0.1.0",
@@ -297,6 +302,7 @@ export async function startSimFleet(cfg: SimFleetConfig): Promise<RunningAgent> 
   for (let i = 0; i < kubelets.length; i += width) {
     await Promise.all(kubelets.slice(i, i + width).map((k) => k.start()));
   }
+  for (const l of localPaths) l.start();
   log.info("simulated nodes running", { count: cfg.count, prefix: cfg.prefix });
   return {
     kubelets,
@@ -305,6 +311,7 @@ export async function startSimFleet(cfg: SimFleetConfig): Promise<RunningAgent> 
       pods.stop();
       services.stop();
       nodes.stop();
+      await Promise.all(localPaths.map((l) => l.stop()));
       await Promise.all(kubelets.map((k) => k.stop(o)));
     },
   };

@@ -9,6 +9,7 @@
  * keep running unless `killPods`) and waits for it.
  */
 import { Worker } from "node:worker_threads";
+import type { NfsExport } from "../api/storage.js";
 import { log } from "../util/log.js";
 import type { RuntimeChoice } from "./agent.js";
 
@@ -28,6 +29,8 @@ export interface EmbeddedAgentConfig {
   labels: Record<string, string>;
   maskedPaths: string[];
   nodeUpdateMs?: number;
+  /** NFS exports available on this machine (bind-mounted instead of mounting NFS). */
+  nfsExports?: NfsExport[];
 }
 
 export interface EmbeddedAgent {

@@ -54,6 +54,7 @@ try {
     labels: cfg.labels,
     maskedPaths: cfg.maskedPaths,
     nodeUpdateMs: cfg.nodeUpdateMs,
+    nfsExports: cfg.nfsExports,
   });
   send({ type: "started", runtimeName: agent.runtimeName });
   if (stopRequest) await stop(stopRequest);

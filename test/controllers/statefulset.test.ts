@@ -8,6 +8,7 @@ import { claimsFor, newPod, parentAndOrdinal } from "../../src/controllers/state
 import { StatefulSetController } from "../../src/controllers/statefulset/index.js";
 import { type PlanInput, plan, type Step } from "../../src/controllers/statefulset/plan.js";
 import { claimOwnerRefs, claimOwnerUpToDate } from "../../src/controllers/statefulset/retention.js";
+import { PvcProtectionController } from "../../src/controllers/volume/protection.js";
 import { liveRegistry, markReady, readyPods, until } from "./support.js";
 
 type Rec = Record<string, unknown>;
@@ -345,7 +346,12 @@ describe("PVC retention references (isClaimOwnerUpToDate)", () => {
 describe("StatefulSetController on a registry", () => {
   const live = liveRegistry({ admission: true });
   const client = live.client;
-  const controllers = [new StatefulSetController(client), new GarbageCollector(client)];
+  // claims carry the pvc-protection finalizer (admission): its controller lets them go when unused
+  const controllers = [
+    new StatefulSetController(client),
+    new GarbageCollector(client),
+    new PvcProtectionController(client),
+  ];
   const stss = () => client.resource("apps", "v1", "statefulsets");
   const pods = () => client.resource("", "v1", "pods");
   const pvcs = () => client.resource("", "v1", "persistentvolumeclaims");

@@ -48,6 +48,10 @@ export async function startCluster(
     scheduler?: boolean;
     /** Which controllers run (kube-controller-manager's --controllers; default all). */
     controllers?: string[];
+    /** The default StorageClass `standard` at first start (default true, as `k8ts server`). */
+    defaultStorageClass?: boolean;
+    /** NFS exports available on this machine (--nfs-export). */
+    nfsExports?: Array<{ server: string; path: string; root: string }>;
   } = {},
 ): Promise<TestCluster> {
   process.env["K8TS_LOG"] ??= "error";
@@ -62,6 +66,8 @@ export async function startCluster(
     nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs,
     scheduler: opts.scheduler,
     controllers: opts.controllers,
+    defaultStorageClass: opts.defaultStorageClass,
+    nfsExports: opts.nfsExports,
     agent: opts.agent ? { runtime: opts.agent, nodeName: "k8ts-node", nodeUpdateMs: 2000, kubeletPort: 0 } : false,
   });
   const bin = kubectlBinary() ?? "kubectl";

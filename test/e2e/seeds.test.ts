@@ -94,7 +94,8 @@ describe("seed manifests through kubectl", { skip }, () => {
   let cluster: TestCluster;
 
   before(async () => {
-    cluster = await startCluster();
+    // the seeds make their own `standard` classes (minikube's, AWS's): no default class of ours in the way
+    cluster = await startCluster({ defaultStorageClass: false });
     for (const ns of NAMESPACES) {
       const r = await cluster.kubectl(["create", "namespace", ns]);
       assert.equal(r.code, 0, show(r));

@@ -21,7 +21,8 @@ const WITHOUT_CLAIMS = SEED.split("  volumeClaimTemplates:")[0]!.replace(
 describe("StatefulSets with kubectl", { skip: kubectlSkip() }, () => {
   let c: TestCluster;
   before(async () => {
-    c = await simCluster();
+    // no default StorageClass: seed 002's claims find no volume until one exists
+    c = await simCluster({ defaultStorageClass: false });
   });
   after(async () => {
     await c?.stop();
@@ -176,9 +177,28 @@ describe("StatefulSets with kubectl", { skip: kubectlSkip() }, () => {
       "jsonpath={.items[*].message}",
     );
     assert.match(events, /create Claim www-web-0 Pod web-0 in StatefulSet web success/);
-    // the claim stays (Retain) when the set goes
+  });
+
+  it("once a default class exists the claims get it (retroactively), volumes are provisioned, web-0 then web-1 run", async () => {
+    const sc = await c.kubectl(["create", "-f", "-"], {
+      stdin: `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: k8ts.io/local-path
+reclaimPolicy: Delete
+`,
+    });
+    assert.equal(sc.stdout.trim(), "storageclass.storage.k8s.io/standard created", sc.stderr);
+    await podsAre("claims", ["web-0=Running", "web-1=Running"]);
+    const pvcs = await k("get", "pvc", "-n", "claims", "--no-headers");
+    assert.match(pvcs, /^www-web-0\s+Bound\s+pvc-[0-9a-f-]{36}\s+1Gi\s+RWO\s+standard\s/m);
+    assert.match(pvcs, /^www-web-1\s+Bound\s+pvc-[0-9a-f-]{36}\s+1Gi\s+RWO\s+standard\s/m);
+    // the claims stay (Retain) when the set goes
     await k("delete", "sts", "web", "-n", "claims");
     await podsAre("claims", []);
-    assert.match(await k("get", "pvc", "-n", "claims", "--no-headers"), /^www-web-0\s+Pending\s/);
+    assert.match(await k("get", "pvc", "-n", "claims", "--no-headers"), /^www-web-0\s+Bound\s/);
   });
 });

@@ -16,6 +16,7 @@ import {
   ANN_MOUNT_OPTIONS,
   accessModes,
   LOCAL_PATH_PROVISIONER,
+  type NfsExport,
   provisionedBy,
   specOf,
   statusOf,
@@ -34,14 +35,7 @@ import { safeMakeDir } from "./safe-path.js";
 
 type Rec = Record<string, unknown>;
 
-/** "The export server:path is available at the local directory root" (an NFS mount made outside k8ts, or a stand-in). */
-export interface NfsExport {
-  server: string;
-  /** The exported path on the server (absolute). */
-  path: string;
-  /** The local directory holding that export's content (absolute). */
-  root: string;
-}
+export type { NfsExport };
 
 /** How a claim's volume is provided on this node. */
 export type ClaimSource = "hostPath" | "local" | "nfs";

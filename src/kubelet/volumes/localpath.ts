@@ -189,7 +189,11 @@ export class LocalPathNode {
     await this.ownEvents?.flush();
   }
 
-  /** Removes the directories in the root named as the provisioner names them whose PV no longer exists. */
+  /**
+   * Removes the empty directories in the root named as the provisioner names them whose PV no
+   * longer exists (left by a crash between a clean-up and its record); one still holding data is
+   * kept and logged, since its volume may have been deleted by hand under Retain.
+   */
   async sweep(): Promise<string[]> {
     const root = this.opts.root;
     let names: string[];
@@ -216,6 +220,15 @@ export class LocalPathNode {
         continue;
       } catch (err) {
         if (!(err instanceof ApiError) || err.code !== 404) throw err;
+      }
+      // a volume deleted by hand (Retain, or its finalizer stripped) may hold data nobody reclaimed: kept
+      const contents = await readdir(path).catch(() => [] as string[]);
+      if (contents.length > 0) {
+        log.warn("a local-path directory whose volume is gone still holds data: kept (remove it by hand)", {
+          node: this.opts.nodeName,
+          dir: name,
+        });
+        continue;
       }
       try {
         await removeVolumeDir(root, path);

@@ -350,20 +350,22 @@ describe("clean-up of released volumes", () => {
 });
 
 describe("start-up sweep", () => {
-  it("directories whose PV is gone are removed once the PV list is in; the rest stays", async () => {
+  it("empty directories whose PV is gone are removed once the PV list is in; data and the rest stay", async () => {
     const api = new Cluster();
     const leaked = join(root, "pvc-33333333-cccc_default_data");
+    const withData = join(root, "pvc-55555555-eeee_default_kept");
     const live = join(root, "pvc-44444444-dddd_default_web");
     const other = join(root, "notes");
-    for (const d of [leaked, live, other]) await mkdir(d, { recursive: true });
-    await writeFile(join(leaked, "f"), "x");
-    await symlink(join(outside, "precious"), join(leaked, "link"));
+    for (const d of [leaked, withData, live, other]) await mkdir(d, { recursive: true });
+    await writeFile(join(withData, "f"), "x");
+    await symlink(join(outside, "precious"), join(withData, "link"));
     api.put(PV, volume("pvc-44444444-dddd", { path: live }));
     const node = new LocalPathNode({ client: api, nodeName: "node-1", root });
     node.start();
     try {
       await node.synced();
       assert.equal(await exists(leaked), false);
+      assert.ok(await exists(join(withData, "f")), "a gone volume's data is not deleted by the sweep");
       assert.ok(await exists(live));
       assert.ok(await exists(other));
       assert.equal(await readFile(join(outside, "precious"), "utf8"), "keep me");

@@ -6,17 +6,12 @@
  */
 import { lstat, readdir } from "node:fs/promises";
 import { join, normalize, posix, resolve } from "node:path";
-import { specOf } from "../../../api/storage.js";
+import { type NfsExport, specOf } from "../../../api/storage.js";
 import { isRecord, type KObject } from "../../../api/types.js";
 import { readMounts } from "../../../kubelet/volumes/mount.js";
 import { removeAllNoCross } from "../../../kubelet/volumes/safe-path.js";
 
-/** Where an NFS export is reachable on this machine (mounted, or a directory standing in for it). */
-export interface NfsExport {
-  server: string;
-  path: string;
-  root: string;
-}
+export type { NfsExport };
 
 /** The local directory of an nfs volume source, when its export is declared; undefined otherwise. */
 export function nfsLocalPath(exports: readonly NfsExport[], server: string, path: string): string | undefined {
