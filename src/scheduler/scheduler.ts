@@ -27,6 +27,7 @@ import { nodeUnschedulable } from "./plugins/nodeunschedulable.js";
 import { podTopologySpreadFilter, podTopologySpreadScore } from "./plugins/podtopologyspread.js";
 import { taintTolerationFilter, taintTolerationScore } from "./plugins/tainttoleration.js";
 import { passThroughVolumeBinding, type VolumeBinding, volumeBindingFilter } from "./plugins/volumebinding.js";
+import { volumeRestrictionsFor } from "./plugins/volumerestrictions.js";
 import { type PodInfo, podInfoOf } from "./podinfo.js";
 import { type DisruptionBudget, disruptionBudgetOf, type PreemptionOutcome, preempt } from "./preemption.js";
 import { type QueuedPodInfo, SchedulingQueue } from "./queue.js";
@@ -125,6 +126,7 @@ export class Scheduler {
       nodeAffinityFilter,
       nodePorts,
       nodeResourcesFit,
+      volumeRestrictionsFor(client),
       volumeBindingFilter(this.volumeBinding),
       podTopologySpreadFilter,
       interPodAffinityFilter,
@@ -188,6 +190,7 @@ export class Scheduler {
     this.run = run;
     queue.onActive = () => this.wakeUp(run);
     recorder.start();
+    this.volumeBinding.start?.();
     this.startInformers(run);
     const backoff = setInterval(() => queue.flushBackoff(), 1000);
     const leftover = setInterval(() => queue.flushUnschedulableLeftover(), 30_000);
@@ -211,6 +214,7 @@ export class Scheduler {
     this.generation++;
     for (const t of run.timers) clearInterval(t);
     for (const i of run.informers) i.stop();
+    this.volumeBinding.stop?.();
     run.recorder.stop();
     run.wake?.();
   }

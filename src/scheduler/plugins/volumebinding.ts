@@ -1,7 +1,9 @@
 /**
  * VolumeBinding: the scheduler's side of PersistentVolumeClaims, delegated to a hook the volume
  * component provides (which PVs a node can use, binding them before the pod). Without one, pods
- * with claims pass (the hook's default).
+ * with claims pass (the hook's default). The hook keeps its own per-pod state between the calls
+ * of one scheduling cycle (preFilter → filter per node → reserve), which the scheduler makes
+ * synchronously, one pod at a time; preBind and unreserve may come later, for several pods at once.
  */
 import type { KObject } from "../../api/types.js";
 import type { FilterPlugin } from "../framework.js";
@@ -16,6 +18,10 @@ export interface VolumeVerdict {
 
 /** What the scheduler asks of the volume component (upstream VolumeBinding plugin's extension points). */
 export interface VolumeBinding {
+  /** The scheduler starts (or regains leadership): open what the hook reads. Optional; idempotent. */
+  start?(): void;
+  /** The scheduler stops: close it, forget every decision, and reject the PreBind waits in flight. */
+  stop?(): void;
   /** Before filtering (e.g. "pod has unbound immediate PersistentVolumeClaims"); undefined passes. */
   preFilter?(pod: KObject): VolumeVerdict | undefined;
   /** Can the pod's claims be satisfied on this node? undefined passes. */
