@@ -402,8 +402,10 @@ export class ClaimVolumes {
     if (isRecord(spec["hostPath"])) {
       source = "hostPath";
       path = String(spec["hostPath"]["path"] ?? "");
+      const type = spec["hostPath"]["type"];
       try {
-        await setUpHostPath(path, spec["hostPath"]["type"]);
+        // an unchecked type ("") on a missing path: the container runtime makes the directory (as containerd's CRI does)
+        await setUpHostPath(path, type === undefined || type === "" ? "DirectoryOrCreate" : type);
       } catch (err) {
         throw this.failure(ref, errorText(err));
       }
