@@ -275,7 +275,8 @@ export class Scheduler {
     });
     const volumeChange = { upsert: () => this.moveAll(run, { kind: "VolumeChange" }), remove: () => undefined };
     add(this.served("", "v1", "persistentvolumeclaims"), volumeChange);
-    add(this.served("", "v1", "persistentvolumes"), volumeChange);
+    // a volume going frees its node's local-path room
+    add(this.served("", "v1", "persistentvolumes"), { ...volumeChange, remove: volumeChange.upsert });
     add(this.served("storage.k8s.io", "v1", "storageclasses"), volumeChange);
     for (const i of run.informers) i.start();
   }

@@ -59,7 +59,7 @@ export interface KubeletServerOptions {
 
 /** A route of the kubelet API, from its path. */
 export type Route =
-  | { kind: "healthz" | "pods" | "summary" }
+  | { kind: "healthz" | "pods" | "summary" | "metrics" }
   | { kind: "containerLogs"; namespace: string; pod: string; container: string }
   | { kind: "exec" | "attach"; namespace: string; pod: string; uid?: string; container: string }
   | { kind: "portForward"; namespace: string; pod: string; uid?: string }
@@ -70,6 +70,7 @@ export function routeOf(path: string): Route {
   if (path === "/healthz") return { kind: "healthz" };
   if (path === "/pods" || path === "/pods/") return { kind: "pods" };
   if (path === "/stats/summary" || path === "/stats/summary/") return { kind: "summary" };
+  if (path === "/metrics") return { kind: "metrics" };
   let parts: string[];
   try {
     parts = path.split("/").slice(1).map(decodeURIComponent);
@@ -229,6 +230,12 @@ export class KubeletServer {
               volumes,
             }),
           );
+        });
+      case "metrics":
+        return getOnly(async () => {
+          const volumes = await this.opts.volumeStats?.(this.opts.pods.pods());
+          res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+          res.end(volumeMetrics(volumes));
         });
       case "containerLogs":
         return getOnly(() => this.containerLogs(res, route, url.searchParams));
@@ -462,4 +469,42 @@ export class KubeletServer {
       dst?.write(m[2] === "F" ? `${m[3]}\n` : m[3]);
     }
   }
+}
+
+/** The kubelet's volume gauges (upstream kubelet_volume_stats_*), per claim, in Prometheus' text format. */
+export function volumeMetrics(volumes: ReadonlyMap<string, Record<string, unknown>[]> | undefined): string {
+  const gauges: Array<[string, string, string]> = [
+    ["kubelet_volume_stats_available_bytes", "Number of available bytes in the volume", "availableBytes"],
+    ["kubelet_volume_stats_capacity_bytes", "Capacity in bytes of the volume", "capacityBytes"],
+    ["kubelet_volume_stats_inodes", "Maximum number of inodes in the volume", "inodes"],
+    ["kubelet_volume_stats_inodes_free", "Number of free inodes in the volume", "inodesFree"],
+    ["kubelet_volume_stats_inodes_used", "Number of used inodes in the volume", "inodesUsed"],
+    ["kubelet_volume_stats_used_bytes", "Number of used bytes in the volume", "usedBytes"],
+  ];
+  const entries = [...(volumes?.values() ?? [])].flat();
+  const seen = new Set<string>();
+  const claims: Array<{ labels: string; stats: Record<string, unknown> }> = [];
+  for (const e of entries) {
+    const ref = e["pvcRef"] as { name?: string; namespace?: string } | undefined;
+    if (!ref?.name) continue;
+    const labels = `namespace="${escapeLabel(ref.namespace ?? "")}",persistentvolumeclaim="${escapeLabel(ref.name)}"`;
+    // a claim mounted by several pods is one volume
+    if (seen.has(labels)) continue;
+    seen.add(labels);
+    claims.push({ labels, stats: e });
+  }
+  claims.sort((a, b) => (a.labels < b.labels ? -1 : a.labels > b.labels ? 1 : 0));
+  let out = "";
+  for (const [name, help, field] of gauges) {
+    out += `# HELP ${name} [ALPHA] ${help}\n# TYPE ${name} gauge\n`;
+    for (const c of claims) {
+      const v = c.stats[field];
+      if (typeof v === "number") out += `${name}{${c.labels}} ${v}\n`;
+    }
+  }
+  return out;
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }

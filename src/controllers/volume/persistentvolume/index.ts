@@ -78,6 +78,8 @@ class Changed extends Error {}
 
 export class PersistentVolumeController extends QueuedController {
   private readonly volumes = new VolumeIndex();
+  /** `<ns>/<claim>` of the claims without a volume (what a new volume or class may serve). */
+  private readonly pendingClaims = new Set<string>();
   /** `<ns>/<claim>` → keys of the unfinished pods using it. */
   private readonly podsByClaim = new Map<string, Set<string>>();
   private readonly opts: PersistentVolumeControllerOptions;
@@ -102,6 +104,8 @@ export class PersistentVolumeController extends QueuedController {
   override stop(): void {
     super.stop();
     this.podsByClaim.clear();
+    this.pendingClaims.clear();
+    this.volumes.clear();
   }
 
   protected watchAll(): void {
@@ -116,6 +120,8 @@ export class PersistentVolumeController extends QueuedController {
     });
     this.watch(this.pvcs, (pvc, deleted) => {
       const key = `${pvc.metadata.namespace}/${pvc.metadata.name}`;
+      if (!deleted && !specOf(pvc)["volumeName"]) this.pendingClaims.add(key);
+      else this.pendingClaims.delete(key);
       this.queue.add(`claim/${key}`);
       if (deleted) for (const pv of this.volumes.claimedBy(key)) this.queue.add(`volume/${pv.metadata.name}`);
     });
@@ -150,11 +156,7 @@ export class PersistentVolumeController extends QueuedController {
   }
 
   private requeuePendingClaims(): void {
-    const sv = this.pvcs;
-    for (const c of this.client.registry.cache.resource(sv.keyPrefix).list()) {
-      if (!isRecord(c.obj["spec"]) || c.obj["spec"]["volumeName"]) continue;
-      this.queue.add(`claim/${c.obj.metadata.namespace}/${c.obj.metadata.name}`);
-    }
+    for (const key of this.pendingClaims) this.queue.add(`claim/${key}`);
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {

@@ -74,6 +74,12 @@ export class VolumeIndex {
   /** `<ns>/<name>` → names of the volumes whose claimRef names that claim. */
   private readonly claimed = new Map<string, Set<string>>();
 
+  clear(): void {
+    this.byName.clear();
+    this.groups.clear();
+    this.claimed.clear();
+  }
+
   get size(): number {
     return this.byName.size;
   }
