@@ -61,9 +61,9 @@ function claim(name: string, cls: string, size: string): KObject {
 async function timeClaims(server: ServerProcess, names: string[], make: (n: string) => KObject, width: number) {
   const created = new Map<string, number>();
   const bound = new Map<string, number>();
-  const watch = new Tracker(server.client, PVCS, { namespace: NS, labelSelector: "bench=storage" }, (ev, at) => {
+  const watch = new Tracker(server.client, PVCS, { namespace: NS, labelSelector: "bench=storage" }, (ev) => {
     const n = ev.object.metadata.name ?? "";
-    if (ev.type !== "DELETED" && phase(ev.object) === "Bound" && !bound.has(n)) bound.set(n, at);
+    if (ev.type !== "DELETED" && phase(ev.object) === "Bound" && !bound.has(n)) bound.set(n, Date.now());
   });
   await watch.start();
   try {
@@ -117,12 +117,23 @@ function staticVolume(i: number): KObject {
 }
 
 async function addVolumes(server: ServerProcess, from: number, to: number): Promise<void> {
-  const idx = Array.from({ length: to - from }, (_, i) => from + i);
-  await inParallel(idx, 50, (i) => server.client.create(PVS, undefined, staticVolume(i)).then(() => undefined));
-  await poll(`${to} volumes Available`, 120_000, async () => {
-    const l = await server.client.list(PVS, { labelSelector: "bench=storage" });
-    return l.items.filter((v) => phase(v) === "Available").length >= to ? true : undefined;
+  const available = new Set<string>();
+  const watch = new Tracker(server.client, PVS, { labelSelector: "bench=storage" }, (ev) => {
+    const n = ev.object.metadata.name ?? "";
+    if (ev.type !== "DELETED" && phase(ev.object) === "Available") available.add(n);
+    else available.delete(n);
   });
+  await watch.start();
+  try {
+    const idx = Array.from({ length: to - from }, (_, i) => from + i);
+    await inParallel(idx, 50, (i) => server.client.create(PVS, undefined, staticVolume(i)).then(() => undefined));
+    const want = idx.map((i) => staticVolume(i).metadata.name ?? "");
+    await poll(`${to - from} new volumes Available`, 300_000, async () =>
+      want.every((n) => available.has(n)) ? true : undefined,
+    );
+  } finally {
+    watch.stop();
+  }
 }
 
 async function benchStaticBinding(server: ServerProcess, volumes: number, claims: number): Promise<void> {

@@ -29,6 +29,8 @@ export const ANN_DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class";
 export const ANN_BETA_DEFAULT_CLASS = "storageclass.beta.kubernetes.io/is-default-class";
 /** On a volume: mount options, as before spec.mountOptions. */
 export const ANN_MOUNT_OPTIONS = "volume.beta.kubernetes.io/mount-options";
+/** On a k8ts.io/local-path volume: the node holding it (its agent watches only its own volumes). */
+export const LABEL_LOCAL_PATH_NODE = "k8ts.io/local-path-node";
 /** On a Node: where its agent keeps k8ts.io/local-path volumes (a directory per volume). */
 export const ANN_LOCAL_PATH_ROOT = "k8ts.io/local-path-root";
 

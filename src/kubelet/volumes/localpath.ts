@@ -11,6 +11,7 @@ import { mkdirSync, realpathSync } from "node:fs";
 import { readdir, realpath } from "node:fs/promises";
 import { basename, dirname, join, posix } from "node:path";
 import {
+  LABEL_LOCAL_PATH_NODE,
   LOCAL_PATH_PROVISIONER,
   PROVISIONER_DELETION_FINALIZER,
   provisionedBy,
@@ -142,7 +143,10 @@ export class LocalPathNode {
 
   constructor(opts: LocalPathNodeOptions) {
     this.opts = opts;
-    this.informer = new Informer(opts.client, resources.persistentvolumes);
+    // only this node's volumes (the provisioner labels them): a node does not hear of every volume in the cluster
+    this.informer = new Informer(opts.client, resources.persistentvolumes, {
+      labelSelector: `${LABEL_LOCAL_PATH_NODE}=${opts.nodeName}`,
+    });
     this.queue = new WorkQueue("local-path", (key) => this.sync(key));
     if (opts.events) {
       this.events = opts.events;

@@ -21,6 +21,7 @@ import {
   LocalPathProvisioner,
   LocalPathUsage,
   localPathDir,
+  topologyAdmits,
   volumeHost,
 } from "../../../src/controllers/volume/localpath/index.js";
 import { ProvisionController } from "../../../src/controllers/volume/provisioner/index.js";
@@ -71,6 +72,26 @@ function localPV(name: string, host: string, storage: string, provisioner = LOCA
 }
 
 describe("local-path accounting and placement", () => {
+  it("a class's allowedTopologies narrow the nodes an Immediate claim may land on", () => {
+    const sc = (terms?: unknown): KObject => ({
+      apiVersion: "storage.k8s.io/v1",
+      kind: "StorageClass",
+      metadata: { name: "s" },
+      provisioner: LOCAL_PATH_PROVISIONER,
+      ...(terms === undefined ? {} : { allowedTopologies: terms }),
+    });
+    const zoned = (zone: string): KObject => ({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: zone, labels: { "topology.kubernetes.io/zone": zone } },
+    });
+    const east = [{ matchLabelExpressions: [{ key: "topology.kubernetes.io/zone", values: ["east"] }] }];
+    assert.equal(topologyAdmits(sc(), zoned("west")), true);
+    assert.equal(topologyAdmits(sc([]), zoned("west")), true);
+    assert.equal(topologyAdmits(sc(east), zoned("east")), true);
+    assert.equal(topologyAdmits(sc(east), zoned("west")), false);
+  });
+
   it("a volume's directory is <root>/<pv>_<namespace>_<claim> (rancher's naming)", () => {
     const pv = localPV("pvc-u1", "n1", "1Gi");
     (pv["spec"] as Record<string, unknown>)["claimRef"] = { namespace: "shop", name: "data" };
@@ -217,6 +238,18 @@ describe("LocalPathProvisioner, Immediate class", () => {
     );
     await settle();
     assert.equal(c.client.get(c.r.volumes, undefined, `pvc-${third.metadata.uid}`), undefined);
+  });
+
+  it("room freed by a volume going: the claim that found none is provisioned then", async () => {
+    const third = c.client.get(c.r.claims, "default", "third");
+    assert.ok(third);
+    const firstPv = `pvc-${c.client.get(c.r.claims, "default", "first")?.metadata.uid}`;
+    await c.client.update(c.r.volumes, undefined, firstPv, "", (v) => {
+      v.metadata.finalizers = [];
+      return v;
+    });
+    await c.client.delete(c.r.volumes, undefined, firstPv);
+    assert.equal(volumeHost(await c.volumeOf(third)), "node-a");
   });
 
   it("a released volume is left to its node; once the node is gone the controller deletes it", async () => {

@@ -10,8 +10,8 @@
  * to clean — is deleted by the controller.
  */
 import { posix } from "node:path";
-import { claimRefOf, claimRequestBytes, LOCAL_PATH_PROVISIONER } from "../../../api/storage.js";
-import type { KObject } from "../../../api/types.js";
+import { claimRefOf, claimRequestBytes, LABEL_LOCAL_PATH_NODE, LOCAL_PATH_PROVISIONER } from "../../../api/storage.js";
+import { isRecord, type KObject } from "../../../api/types.js";
 import type { ServedVersion } from "../../../apiserver/catalog.js";
 import type { LocalClient } from "../../client.js";
 import {
@@ -27,6 +27,7 @@ import {
   type GrowAnswer,
   hostnameAffinity,
   hostnameOf,
+  isLocalPathVolume,
   LocalPathUsage,
   volumeHost,
 } from "./capacity.js";
@@ -48,6 +49,24 @@ export {
 } from "./capacity.js";
 export { acceptsVolumes, chooseNode, rootRefusal, usableRoot } from "./placement.js";
 
+/**
+ * A StorageClass's allowedTopologies admit the node: no terms admit every node; otherwise some
+ * term's every matchLabelExpressions entry has the node's label value among its values.
+ */
+export function topologyAdmits(sc: KObject, node: KObject): boolean {
+  const terms = sc["allowedTopologies"];
+  if (!Array.isArray(terms) || terms.length === 0) return true;
+  const labels = node.metadata.labels ?? {};
+  return terms.some((t) => {
+    const exprs = isRecord(t) && Array.isArray(t["matchLabelExpressions"]) ? t["matchLabelExpressions"] : [];
+    return exprs.every((e) => {
+      if (!isRecord(e) || typeof e["key"] !== "string") return false;
+      const v = labels[e["key"]];
+      return v !== undefined && Array.isArray(e["values"]) && e["values"].includes(v);
+    });
+  });
+}
+
 /** rancher's directory name of a volume: `<pvName>_<namespace>_<claimName>`. */
 export function localPathDirName(pvName: string, namespace: string, claimName: string): string {
   return [pvName, namespace, claimName].join("_");
@@ -65,6 +84,8 @@ export class LocalPathProvisioner implements Provisioner {
   /** What the local-path volumes take per node, from the PV informer start() opens. */
   readonly usage = new LocalPathUsage();
   private readonly client: LocalClient;
+  /** `<ns>/<claim>` of Immediate claims no node had room for. */
+  private readonly waitingForRoom = new Set<string>();
 
   constructor(client: LocalClient) {
     this.client = client;
@@ -76,7 +97,18 @@ export class LocalPathProvisioner implements Provisioner {
 
   start(hooks: ProvisionerHooks): void {
     this.usage.forget();
-    hooks.watch(this.client.resource("", "v1", "persistentvolumes"), (pv, deleted) => this.usage.observe(pv, deleted));
+    this.waitingForRoom.clear();
+    hooks.watch(this.client.resource("", "v1", "persistentvolumes"), (pv, deleted) => {
+      this.usage.observe(pv, deleted);
+      // room freed: the claims that found none try again now rather than at their back-off
+      if (deleted && isLocalPathVolume(pv)) {
+        for (const key of this.waitingForRoom) {
+          const [ns = "", name = ""] = key.split("/");
+          hooks.requeueClaim(ns, name);
+        }
+        this.waitingForRoom.clear();
+      }
+    });
     hooks.watch(this.nodes, (node, deleted) => {
       // a node gone leaves its volumes to the controller
       if (deleted) for (const pv of this.usage.volumesOn(hostnameOf(node))) hooks.requeueVolume(pv);
@@ -94,9 +126,15 @@ export class LocalPathProvisioner implements Provisioner {
       // the scheduler may pick a node with room
       if (refusal !== undefined) throw new ProvisioningError(refusal, "reschedule");
     } else {
-      const nodes = (await this.client.list(this.nodes)).map((c) => c.obj);
+      // the class's allowedTopologies narrow the nodes (the scheduler checks them for WaitForFirstConsumer)
+      const nodes = (await this.client.list(this.nodes))
+        .map((c) => c.obj)
+        .filter((n) => topologyAdmits(o.storageClass, n));
       const chosen = chooseNode(nodes, bytes, this.usage);
-      if ("refusal" in chosen) throw new ProvisioningError(chosen.refusal, "retry");
+      if ("refusal" in chosen) {
+        this.waitingForRoom.add(`${o.claim.metadata.namespace}/${o.claim.metadata.name}`);
+        throw new ProvisioningError(chosen.refusal, "retry");
+      }
       node = chosen.node;
     }
     const root = usableRoot(node) ?? "";
@@ -104,7 +142,11 @@ export class LocalPathProvisioner implements Provisioner {
       root,
       localPathDirName(o.pvName, o.claim.metadata.namespace ?? "", o.claim.metadata.name ?? ""),
     );
-    return { source: { local: { path } }, nodeAffinity: hostnameAffinity(hostnameOf(node)) };
+    return {
+      source: { local: { path } },
+      nodeAffinity: hostnameAffinity(hostnameOf(node)),
+      labels: { [LABEL_LOCAL_PATH_NODE]: node.metadata.name ?? "" },
+    };
   }
 
   /** The node a volume is pinned to, when it still exists (by name, else by hostname label). */
