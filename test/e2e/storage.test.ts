@@ -281,6 +281,117 @@ spec:
     await k("delete", "pvc", "myclaim");
   });
 
+  it("WaitForFirstConsumer: the claim waits for its pod; the scheduler picks the node, the volume is made there", async () => {
+    await create(`apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: local-late
+provisioner: k8ts.io/local-path
+volumeBindingMode: WaitForFirstConsumer
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: late
+spec:
+  storageClassName: local-late
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Gi
+`);
+    await waitRow("pvc", "late", /^late\s+Pending\s+local-late\s/);
+    const waiting = await until("WaitForFirstConsumer", async () => {
+      const out = await k("describe", "pvc", "late");
+      return /WaitForFirstConsumer/.test(out) ? out : undefined;
+    });
+    assert.match(
+      waiting,
+      /Normal\s+WaitForFirstConsumer\s+\S+\s+persistentvolume-controller\s+waiting for first consumer to be created before binding/,
+    );
+    await create(`apiVersion: v1
+kind: Pod
+metadata:
+  name: late-user
+spec:
+  containers:
+  - name: c
+    image: busybox
+    volumeMounts:
+    - name: d
+      mountPath: /data
+  volumes:
+  - name: d
+    persistentVolumeClaim:
+      claimName: late
+`);
+    await waitRow("pvc", "late", /^late\s+Bound\s+pvc-[0-9a-f-]{36}\s+1Gi\s+RWO\s+local-late\s/);
+    assert.equal(
+      await k("get", "pvc", "late", "-o", "jsonpath={.metadata.annotations.volume\\.kubernetes\\.io/selected-node}"),
+      "k8ts-node",
+    );
+    await until("late-user Running", async () =>
+      /\sRunning\s/.test(await rowOf("pods", "late-user")) ? true : undefined,
+    );
+    await k("delete", "pod", "late-user", "--grace-period=0", "--force");
+    await k("delete", "pvc", "late");
+  });
+
+  it("a pod placed on the node with an unbound claim waits (FailedMount) and starts once the claim binds", async () => {
+    await create(`apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: later
+spec:
+  storageClassName: manual-later
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Gi
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: early
+spec:
+  nodeName: k8ts-node
+  containers:
+  - name: c
+    image: busybox
+    volumeMounts:
+    - name: d
+      mountPath: /data
+  volumes:
+  - name: d
+    persistentVolumeClaim:
+      claimName: later
+`);
+    const d = await until("FailedMount", async () => {
+      const out = await k("describe", "pod", "early");
+      return /FailedMount/.test(out) ? out : undefined;
+    });
+    assert.match(d, /Warning\s+FailedMount\s+.*error processing PVC default\/later: PVC is not bound/);
+    assert.match(await rowOf("pods", "early"), /^early\s+0\/1\s+ContainerCreating\s/);
+    await create(`apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: later
+spec:
+  storageClassName: manual-later
+  capacity:
+    storage: 1Gi
+  accessModes: [ReadWriteOnce]
+  hostPath:
+    path: ${join(scratch, "later")}
+`);
+    await until(
+      "early Running",
+      async () => (/\sRunning\s/.test(await rowOf("pods", "early")) ? true : undefined),
+      60_000,
+    );
+    await k("delete", "pod", "early", "--grace-period=0", "--force");
+  });
+
   it("seed 002: the NFS subdir provisioner makes default/ in the export for test-claim; deleting the claim removes it", async () => {
     const sc = await create(seed("002-storageclass-managed-nfs-storage.yaml"));
     assert.equal(sc, "storageclass.storage.k8s.io/managed-nfs-storage created\n");
