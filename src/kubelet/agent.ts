@@ -140,6 +140,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
       ephemeralBytes: Number(alloc["ephemeral-storage"]),
     },
     pvc: claims.resolve,
+    nfs: claims.resolveNfs,
   });
   const server = new KubeletServer({
     // the runtime exists once the kubelet started

@@ -496,6 +496,23 @@ spec:
     await until("the directory removed with the volume", async () => (existsSync(dir) ? undefined : true), 30_000);
   });
 
+  it("seed 002's provisioner Deployment mounts the export with its own nfs volume", async () => {
+    writeFileSync(join(exportDir, "nfs_test.txt"), "nfs test\n");
+    await k("create", "serviceaccount", "nfs-client-provisioner");
+    await create(seed("002-nfs-client-provisioner.yaml"));
+    const pod = await until(
+      "the provisioner pod Running",
+      async () => {
+        const out = await k("get", "pods", "-l", "app=nfs-client-provisioner", "--no-headers");
+        return /\s1\/1\s+Running\s/.test(out) ? out.split(/\s+/)[0] : undefined;
+      },
+      90_000,
+    );
+    const cat = await c.kubectl(["exec", pod, "--", "cat", "/persistentvolumes/nfs_test.txt"]);
+    assert.equal(cat.stdout, "nfs test\n", cat.stderr);
+    await k("delete", "deployment", "nfs-client-provisioner");
+  });
+
   it("seed 002: test-pod touches /mnt/SUCCESS: it is <export>/default/SUCCESS", async () => {
     await create(seed("002-storageclass-managed-nfs-storage.yaml"));
     await create(seed("002-test-claim.yaml"));

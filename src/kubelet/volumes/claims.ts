@@ -29,7 +29,7 @@ import { NodeSelector } from "../../scheduler/nodeselector.js";
 import { errnoOf, errorText, VolumeError } from "./errors.js";
 import { setUpHostPath } from "./hostpath.js";
 import { escapePluginName, isWithin } from "./layout.js";
-import type { PvcMount, PvcMountRequest, PvcResolver } from "./manager.js";
+import type { NfsResolver, PvcMount, PvcMountRequest, PvcResolver } from "./manager.js";
 import { isMountPoint, readMounts } from "./mount.js";
 import { safeMakeDir } from "./safe-path.js";
 
@@ -329,6 +329,8 @@ export const USAGE_REFRESH_MS = 60_000;
 export class ClaimVolumes {
   /** The hook for VolumeManagerOptions.pvc. */
   readonly resolve: PvcResolver;
+  /** The hook for VolumeManagerOptions.nfs: a pod's own nfs volumes, mounted as an nfs PV's would be. */
+  readonly resolveNfs: NfsResolver;
   private readonly opts: ClaimVolumesOptions;
   private readonly root: string;
   private readonly exports: readonly NfsExport[];
@@ -348,6 +350,24 @@ export class ClaimVolumes {
     this.runMount = opts.mount ?? defaultMount;
     this.now = opts.now ?? Date.now;
     this.resolve = (req) => this.mount(req);
+    this.resolveNfs = async (req) => {
+      const ref: VolumeRef = { volume: req.volumeName, pv: req.volumeName };
+      const asVolume: KObject = {
+        apiVersion: "v1",
+        kind: "PersistentVolume",
+        metadata: { name: req.volumeName },
+        spec: { nfs: req.source },
+      };
+      const readOnly = req.source["readOnly"] === true;
+      const r = await this.setUpNfs(
+        { pod: req.pod, volumeName: req.volumeName, claim: asVolume, readOnly, podDir: req.podDir },
+        ref,
+        asVolume,
+        req.source,
+        readOnly,
+      );
+      return { path: r.path, readOnly };
+    };
   }
 
   /** Sets up the claim's volume for the pod (idempotent: called on every pod sync). */

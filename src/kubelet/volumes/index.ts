@@ -9,6 +9,8 @@ export { emptyDirEvictionMessage, emptyDirsOverLimit } from "./emptydir.js";
 export { VolumeError, type VolumeErrorReason } from "./errors.js";
 export { LocalPathNode, type LocalPathNodeOptions, prepareLocalPathRoot } from "./localpath.js";
 export {
+  type NfsMountRequest,
+  type NfsResolver,
   type PodVolume,
   type PodVolumes,
   type PvcMount,

@@ -13,6 +13,7 @@ export const PLUGINS = {
   projected: "kubernetes.io/projected",
   hostPath: "kubernetes.io/host-path",
   pvc: "kubernetes.io/persistent-claim",
+  nfs: "kubernetes.io/nfs",
 } as const;
 
 export type PluginName = (typeof PLUGINS)[keyof typeof PLUGINS];

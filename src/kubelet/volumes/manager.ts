@@ -67,6 +67,17 @@ export interface PvcMount {
 
 export type PvcResolver = (req: PvcMountRequest) => Promise<PvcMount>;
 
+/** An nfs volume of the pod itself (not through a claim), for the storage component to mount. */
+export interface NfsMountRequest {
+  pod: KObject;
+  volumeName: string;
+  /** The volume's nfs source (server, path, readOnly). */
+  source: Record<string, unknown>;
+  podDir: string;
+}
+
+export type NfsResolver = (req: NfsMountRequest) => Promise<PvcMount>;
+
 export interface VolumeManagerOptions {
   client: ApiClient;
   /** The kubelet's root directory (pods live in <rootDir>/pods/<uid>). */
@@ -76,6 +87,8 @@ export interface VolumeManagerOptions {
   nodeAllocatable: NodeAllocatable;
   /** Mounts persistentVolumeClaim and ephemeral volumes; without it such pods fail saying so. */
   pvc?: PvcResolver;
+  /** Mounts the pods' own nfs volumes; without it such pods fail saying so. */
+  nfs?: NfsResolver;
   /**
    * Whether the manager may mount (tmpfs, hugetlbfs, bind mounts); default: when running as root.
    * Without, secret and projected volumes are written to the node's disk, and emptyDir medium
@@ -382,6 +395,17 @@ export class VolumeManager {
       }
       case "ephemeral":
         return this.setUpClaim(root, pod, name, `${pod.metadata.name ?? ""}-${name}`, false, true);
+      case "nfs": {
+        if (!this.opts.nfs) throw new Error("nfs volumes are not supported by this k8ts node agent");
+        const src = rec(vol["nfs"]) ?? {};
+        let mounted: PvcMount;
+        try {
+          mounted = await this.opts.nfs({ pod, volumeName: name, source: src, podDir: podDir(root, uid) });
+        } catch (err) {
+          throw setUpFailed(name, err);
+        }
+        return volume(PLUGINS.nfs, mounted.path, src["readOnly"] === true || mounted.readOnly === true);
+      }
       case undefined:
         throw new Error("the volume has no source");
       default:

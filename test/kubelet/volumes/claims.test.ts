@@ -293,6 +293,45 @@ describe("nfs PersistentVolumes", () => {
   });
 });
 
+describe("nfs volumes of the pod itself (seed 002's provisioner Deployment)", () => {
+  const nfsPod = (source: Record<string, unknown>) =>
+    makePod(
+      { nodeName: "node-1", volumes: [{ name: "nfs-client-root", nfs: source }] },
+      { name: `nfs-pod-${++seq}`, creationTimestamp: "2025-01-01T00:00:10Z" },
+    );
+  const withNfs = (c: ClaimVolumes) =>
+    new VolumeManager({
+      client,
+      rootDir: root,
+      nodeName: "node-1",
+      nodeAllocatable: allocatable,
+      pvc: c.resolve,
+      nfs: c.resolveNfs,
+      mounts: false,
+    });
+
+  it("inside a declared export: its local directory, read-only when the source says so", async () => {
+    const vols = await withNfs(claims()).setUp(nfsPod({ server: "10.0.0.5", path: "/exports/team" }));
+    assert.equal(vols.volumes.get("nfs-client-root")?.path, join(nfsRoot, "team"));
+    assert.equal(vols.volumes.get("nfs-client-root")?.plugin, "kubernetes.io/nfs");
+    const ro = await withNfs(claims()).setUp(nfsPod({ server: "10.0.0.5", path: "/exports/team", readOnly: true }));
+    assert.equal(ro.volumes.get("nfs-client-root")?.readOnly, true);
+  });
+
+  it("an escape from the export is refused, naming the pod's volume", async () => {
+    const err = await setUpFails(withNfs(claims()), nfsPod({ server: "10.0.0.5", path: "/exports/../etc" }));
+    assert.equal(
+      err.message,
+      `MountVolume.SetUp failed for volume "nfs-client-root" : invalid NFS path /exports/../etc: must not contain '..'`,
+    );
+  });
+
+  it("without the hook the pod fails saying so", async () => {
+    const err = await setUpFails(manager(claims()), nfsPod({ server: "10.0.0.5", path: "/exports/team" }));
+    assert.match(err.message, /nfs volumes are not supported by this k8ts node agent/);
+  });
+});
+
 describe("other PersistentVolume sources", () => {
   it("an rbd PV fails saying k8ts does not support it", async () => {
     const { claim, pv } = bound({ rbd: { monitors: ["10.0.0.1:6789"], image: "foo" } });
