@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: cold start to /readyz, idle RSS, and API create/get/list/watch figures on
- * SQLite and etcd, each beside the raw store's own rate measured in the same run.
+ * SQLite and etcd, each beside the raw store's own rate measured in the same run; then the
+ * scheduler, pods, workloads and storage benches (K8TS_BENCH_SCHEDULER / _PODS / _WORKLOADS /
+ * _STORAGE = 0 skip one).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -302,8 +304,8 @@ async function main(): Promise<void> {
     );
     await etcd?.stop();
   }
-  await benchScheduler();
-  await benchPods();
+  if (process.env["K8TS_BENCH_SCHEDULER"] !== "0") await benchScheduler();
+  if (process.env["K8TS_BENCH_PODS"] !== "0") await benchPods();
   if (process.env["K8TS_BENCH_WORKLOADS"] !== "0") await benchWorkloads();
   if (process.env["K8TS_BENCH_STORAGE"] !== "0") await benchStorage();
 }
