@@ -1165,3 +1165,37 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     process.exitCode = 1;
   }
 }
+
+/** A non-negative integer from the environment (the bench's sizes), or `fallback`. */
+export function envCount(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === "") return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not "${v}"`);
+  return n;
+}
+
+/**
+ * `k8ts server --disable-agent` in its own process and `nodes` simulated nodes joined to it by a
+ * second process (`k8ts agent --sim-nodes`), as a user would run them; resolves once all are Ready.
+ * The directories are the caller's to clean up (after `kids.stopAll()`).
+ */
+export async function startFleetCluster(
+  kids: Children,
+  dataDir: string,
+  agentDir: string,
+  name: string,
+  nodes: number,
+): Promise<ServerProcess> {
+  const server = await startServerProcess(kids, dataDir, ["--disable-agent"], undefined);
+  const token = kids.spawn("token", ["token", "create", "--data-dir", dataDir], { oneShot: true });
+  const joinArgs = (await token.waitForOutput(/^k8ts agent (.+)\n/m, 30_000, "the join command"))[1]!
+    .trim()
+    .split(/\s+/);
+  kids.spawn("agent", ["agent", ...joinArgs, "--name", name, "--root-dir", agentDir, "--sim-nodes", String(nodes)]);
+  await poll(`${nodes} simulated nodes Ready`, 60_000 + 60 * nodes, async () => {
+    const l = await server.client.list(resources.nodes, { labelSelector: "type=kwok" });
+    return l.items.filter(isReady).length >= nodes ? true : undefined;
+  });
+  return server;
+}

@@ -18,33 +18,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { KObject } from "../src/api/types.js";
-import { type ResourceId, resources } from "../src/client/types.js";
+import type { ResourceId } from "../src/client/types.js";
 import { removeUnmounted } from "../src/kubelet/runtime/runc/rootfs.js";
 import {
   Children,
   cleanup,
   cpuSecondsOf,
+  envCount,
   inParallel,
-  isReady,
   percentile,
   poll,
   type ServerProcess,
   secs,
-  startServerProcess,
+  startFleetCluster,
   Tracker,
 } from "./pods.js";
 
 const PVCS: ResourceId = { group: "", version: "v1", plural: "persistentvolumeclaims", namespaced: true };
 const PVS: ResourceId = { group: "", version: "v1", plural: "persistentvolumes", namespaced: false };
 const NS = "default";
-
-function count(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === "") return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not "${v}"`);
-  return n;
-}
 
 const phase = (o: KObject) => (o["status"] as { phase?: string } | undefined)?.phase;
 
@@ -161,23 +153,14 @@ async function benchStaticBinding(server: ServerProcess, volumes: number, claims
 }
 
 export async function benchStorage(): Promise<void> {
-  const nodes = count("K8TS_BENCH_STORAGE_NODES", 20);
-  const pvcs = count("K8TS_BENCH_PVCS", 1000);
-  const staticPvs = count("K8TS_BENCH_STATIC_PVS", 10_000);
+  const nodes = envCount("K8TS_BENCH_STORAGE_NODES", 20);
+  const pvcs = envCount("K8TS_BENCH_PVCS", 1000);
+  const staticPvs = envCount("K8TS_BENCH_STATIC_PVS", 10_000);
   const kids = new Children();
   const dataDir = mkdtempSync(join(tmpdir(), "k8ts-bench-storage-"));
   const agentDir = mkdtempSync(join(tmpdir(), "k8ts-bench-storage-agent-"));
   try {
-    const server = await startServerProcess(kids, dataDir, ["--disable-agent"], undefined);
-    const token = kids.spawn("token", ["token", "create", "--data-dir", dataDir], { oneShot: true });
-    const joinArgs = (await token.waitForOutput(/^k8ts agent (.+)\n/m, 30_000, "the join command"))[1]!
-      .trim()
-      .split(/\s+/);
-    kids.spawn("agent", ["agent", ...joinArgs, "--name", "st", "--root-dir", agentDir, "--sim-nodes", String(nodes)]);
-    await poll(`${nodes} simulated nodes Ready`, 60_000 + 60 * nodes, async () => {
-      const l = await server.client.list(resources.nodes, { labelSelector: "type=kwok" });
-      return l.items.filter(isReady).length >= nodes ? true : undefined;
-    });
+    const server = await startFleetCluster(kids, dataDir, agentDir, "st", nodes);
     if (pvcs > 0) await benchProvisioning(server, pvcs);
     if (staticPvs > 0) await benchStaticBinding(server, staticPvs, 100);
     server.client.close();

@@ -25,14 +25,14 @@ import {
   Children,
   cleanup,
   cpuSecondsOf,
+  envCount,
   inParallel,
-  isReady,
   memoryOf,
   percentile,
   poll,
   type ServerProcess,
   secs,
-  startServerProcess,
+  startFleetCluster,
   Tracker,
 } from "./pods.js";
 
@@ -40,14 +40,6 @@ const JOBS: ResourceId = { group: "batch", version: "v1", plural: "jobs", namesp
 const CRONJOBS: ResourceId = { group: "batch", version: "v1", plural: "cronjobs", namespaced: true };
 const DEPLOYMENTS: ResourceId = { group: "apps", version: "v1", plural: "deployments", namespaced: true };
 const NS = "default";
-
-function count(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === "") return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not "${v}"`);
-  return n;
-}
 
 type Rec = Record<string, unknown>;
 const rec = (v: unknown): Rec => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Rec) : {});
@@ -222,26 +214,17 @@ async function benchDeployment(server: ServerProcess, replicas: number) {
 }
 
 export async function benchWorkloads(): Promise<void> {
-  const nodes = count("K8TS_BENCH_WORKLOAD_NODES", 100);
-  const completions = count("K8TS_BENCH_JOB_COMPLETIONS", 10_000);
-  const parallelism = count("K8TS_BENCH_JOB_PARALLELISM", 500);
-  const podSeconds = count("K8TS_BENCH_JOB_POD_SECONDS", 1);
-  const cronjobs = count("K8TS_BENCH_CRONJOBS", 1000);
-  const replicas = count("K8TS_BENCH_DEPLOY_REPLICAS", 1000);
+  const nodes = envCount("K8TS_BENCH_WORKLOAD_NODES", 100);
+  const completions = envCount("K8TS_BENCH_JOB_COMPLETIONS", 10_000);
+  const parallelism = envCount("K8TS_BENCH_JOB_PARALLELISM", 500);
+  const podSeconds = envCount("K8TS_BENCH_JOB_POD_SECONDS", 1);
+  const cronjobs = envCount("K8TS_BENCH_CRONJOBS", 1000);
+  const replicas = envCount("K8TS_BENCH_DEPLOY_REPLICAS", 1000);
   const kids = new Children();
   const dataDir = mkdtempSync(join(tmpdir(), "k8ts-bench-workloads-"));
   const agentDir = mkdtempSync(join(tmpdir(), "k8ts-bench-workloads-agent-"));
   try {
-    const server = await startServerProcess(kids, dataDir, ["--disable-agent"], undefined);
-    const token = kids.spawn("token", ["token", "create", "--data-dir", dataDir], { oneShot: true });
-    const joinArgs = (await token.waitForOutput(/^k8ts agent (.+)\n/m, 30_000, "the join command"))[1]!
-      .trim()
-      .split(/\s+/);
-    kids.spawn("agent", ["agent", ...joinArgs, "--name", "wl", "--root-dir", agentDir, "--sim-nodes", String(nodes)]);
-    await poll(`${nodes} simulated nodes Ready`, 60_000 + 60 * nodes, async () => {
-      const l = await server.client.list(resources.nodes, { labelSelector: "type=kwok" });
-      return l.items.filter(isReady).length >= nodes ? true : undefined;
-    });
+    const server = await startFleetCluster(kids, dataDir, agentDir, "wl", nodes);
     await poll(`the "${NS}" service account`, 30_000, () =>
       server.client.get(resources.serviceaccounts, NS, "default").then(() => true),
     );

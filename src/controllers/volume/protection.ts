@@ -7,10 +7,10 @@
  */
 import { PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER, specOf, statusOf } from "../../api/storage.js";
 import type { KObject } from "../../api/types.js";
-import { podClaimNames } from "../../scheduler/claimbinding.js";
 import type { LocalClient } from "../client.js";
 import { QueuedController } from "../controller.js";
 import type { ReconcileResult } from "../queue.js";
+import { ClaimUsers } from "./claimusers.js";
 
 /** Whether a pod holds its claims: scheduled (the kubelet may be mounting them) and not finished. */
 function podHoldsClaims(pod: KObject): boolean {
@@ -29,8 +29,8 @@ function withoutFinalizer(obj: KObject, f: string): KObject {
 }
 
 export class PvcProtectionController extends QueuedController {
-  /** `<ns>/<claim>` → keys of the pods holding it. */
-  private readonly users = new Map<string, Set<string>>();
+  /** The pods holding each claim. */
+  private readonly users = new ClaimUsers();
 
   constructor(client: LocalClient, now?: () => number) {
     super(client, "pvc-protection", now);
@@ -43,7 +43,7 @@ export class PvcProtectionController extends QueuedController {
 
   /** The pods (`<ns>/<name>`) holding the claim. */
   usersOf(ns: string, claim: string): string[] {
-    return [...(this.users.get(`${ns}/${claim}`) ?? [])];
+    return this.users.of(`${ns}/${claim}`);
   }
 
   protected watchAll(): void {
@@ -51,23 +51,7 @@ export class PvcProtectionController extends QueuedController {
       if (!deleted && pvc.metadata.deletionTimestamp) this.queue.add(`${pvc.metadata.namespace}/${pvc.metadata.name}`);
     });
     this.watch(this.client.resource("", "v1", "pods"), (pod, deleted) => {
-      const ns = pod.metadata.namespace ?? "";
-      const podKey = `${ns}/${pod.metadata.name}`;
-      const holds = !deleted && podHoldsClaims(pod);
-      for (const claim of podClaimNames(pod)) {
-        const key = `${ns}/${claim}`;
-        let s = this.users.get(key);
-        if (holds) {
-          if (!s) {
-            s = new Set();
-            this.users.set(key, s);
-          }
-          s.add(podKey);
-        } else if (s?.delete(podKey)) {
-          if (s.size === 0) this.users.delete(key);
-          this.queue.add(key);
-        }
-      }
+      for (const key of this.users.observe(pod, deleted, podHoldsClaims).left) this.queue.add(key);
     });
   }
 
@@ -80,7 +64,7 @@ export class PvcProtectionController extends QueuedController {
     }
     // a pod created a moment ago may not be in the index yet: read consistently before letting go
     await this.client.sync();
-    if ((this.users.get(key)?.size ?? 0) > 0) return undefined;
+    if (this.users.of(key).length > 0) return undefined;
     const uid = pvc.metadata.uid;
     await this.client.update(sv, ns, name, "", (c) =>
       c.metadata.uid === uid ? withoutFinalizer(c, PVC_PROTECTION_FINALIZER) : c,

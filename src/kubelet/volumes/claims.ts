@@ -28,7 +28,7 @@ import { type ApiClient, resources } from "../../client/types.js";
 import { NodeSelector } from "../../scheduler/nodeselector.js";
 import { errnoOf, errorText, VolumeError } from "./errors.js";
 import { setUpHostPath } from "./hostpath.js";
-import { escapePluginName, isWithin } from "./layout.js";
+import { escapePluginName, FOREIGN_SOURCES, isWithin } from "./layout.js";
 import type { NfsResolver, PvcMount, PvcMountRequest, PvcResolver } from "./manager.js";
 import { isMountPoint, readMounts } from "./mount.js";
 import { safeMakeDir } from "./safe-path.js";
@@ -186,29 +186,6 @@ export function mountOptionsOf(pv: KObject, extra: readonly string[] = []): stri
         : [];
   return [...new Set([...base, ...extra].map((o) => o.trim()).filter((o) => o !== ""))];
 }
-
-/** A PV's source fields that k8ts cannot mount (upstream's other in-tree and CSI plugins). */
-const UNSUPPORTED_SOURCES = [
-  "awsElasticBlockStore",
-  "azureDisk",
-  "azureFile",
-  "cephfs",
-  "cinder",
-  "csi",
-  "fc",
-  "flexVolume",
-  "flocker",
-  "gcePersistentDisk",
-  "glusterfs",
-  "iscsi",
-  "photonPersistentDisk",
-  "portworxVolume",
-  "quobyte",
-  "rbd",
-  "scaleIO",
-  "storageos",
-  "vsphereVolume",
-];
 
 function cleanAbsolute(p: string): string | undefined {
   if (!p.startsWith("/") || p.includes("\0")) return undefined;
@@ -440,7 +417,7 @@ export class ClaimVolumes {
       path = r.path;
       nfsMount = r.mounted;
     } else {
-      const kind = UNSUPPORTED_SOURCES.find((k) => isRecord(spec[k]));
+      const kind = FOREIGN_SOURCES.find((k) => isRecord(spec[k]));
       throw this.failure(
         ref,
         kind

@@ -18,6 +18,29 @@ export const PLUGINS = {
 
 export type PluginName = (typeof PLUGINS)[keyof typeof PLUGINS];
 
+/** Volume sources of upstream's other in-tree and CSI plugins: remote storage k8ts's node agent does not mount. */
+export const FOREIGN_SOURCES: readonly string[] = [
+  "awsElasticBlockStore",
+  "azureDisk",
+  "azureFile",
+  "cephfs",
+  "cinder",
+  "csi",
+  "fc",
+  "flexVolume",
+  "flocker",
+  "gcePersistentDisk",
+  "glusterfs",
+  "iscsi",
+  "photonPersistentDisk",
+  "portworxVolume",
+  "quobyte",
+  "rbd",
+  "scaleIO",
+  "storageos",
+  "vsphereVolume",
+];
+
 /** A plugin name as a directory name (upstream EscapeQualifiedName: `/` → `~`). */
 export function escapePluginName(plugin: string): string {
   return plugin.replaceAll("/", "~");

@@ -27,6 +27,7 @@ import {
 import { setUpHostPath } from "./hostpath.js";
 import {
   escapePluginName,
+  FOREIGN_SOURCES,
   isSafeComponent,
   isWithin,
   PLUGINS,
@@ -118,30 +119,8 @@ export interface PodVolumes {
   volumes: Map<string, PodVolume>;
 }
 
-const SOURCES_NOT_SUPPORTED = [
-  "awsElasticBlockStore",
-  "azureDisk",
-  "azureFile",
-  "cephfs",
-  "cinder",
-  "csi",
-  "fc",
-  "flexVolume",
-  "flocker",
-  "gcePersistentDisk",
-  "gitRepo",
-  "glusterfs",
-  "image",
-  "iscsi",
-  "nfs",
-  "photonPersistentDisk",
-  "portworxVolume",
-  "quobyte",
-  "rbd",
-  "scaleIO",
-  "storageos",
-  "vsphereVolume",
-];
+/** Pod volume sources this node agent does not set up (nfs is the storage hook's). */
+const SOURCES_NOT_SUPPORTED: readonly string[] = [...FOREIGN_SOURCES, "gitRepo", "image"];
 
 type Rec = Record<string, unknown>;
 

@@ -44,12 +44,12 @@ import {
   volumeMode,
 } from "../../../api/storage.js";
 import { isRecord, type KObject, rfc3339 } from "../../../api/types.js";
-import { podClaimNames } from "../../../scheduler/claimbinding.js";
 import { log } from "../../../util/log.js";
 import type { LocalClient } from "../../client.js";
 import { QueuedController } from "../../controller.js";
 import { recordEvent } from "../../events.js";
 import type { ReconcileResult } from "../../queue.js";
+import { ClaimUsers } from "../claimusers.js";
 import { accessModesContain, isVolumeBoundToClaim, VolumeIndex } from "./match.js";
 import { deleteStaticVolume, NoPluginError, type ReclaimOptions, recycleVolume } from "./reclaim.js";
 
@@ -80,8 +80,8 @@ export class PersistentVolumeController extends QueuedController {
   private readonly volumes = new VolumeIndex();
   /** `<ns>/<claim>` of the claims without a volume (what a new volume or class may serve). */
   private readonly pendingClaims = new Set<string>();
-  /** `<ns>/<claim>` → keys of the unfinished pods using it. */
-  private readonly podsByClaim = new Map<string, Set<string>>();
+  /** The unfinished pods using each claim. */
+  private readonly claimUsers = new ClaimUsers();
   private readonly opts: PersistentVolumeControllerOptions;
 
   constructor(client: LocalClient, opts: PersistentVolumeControllerOptions = {}) {
@@ -103,7 +103,7 @@ export class PersistentVolumeController extends QueuedController {
 
   override stop(): void {
     super.stop();
-    this.podsByClaim.clear();
+    this.claimUsers.clear();
     this.pendingClaims.clear();
     this.volumes.clear();
   }
@@ -131,28 +131,10 @@ export class PersistentVolumeController extends QueuedController {
   }
 
   private indexPod(pod: KObject, deleted: boolean): void {
-    const ns = pod.metadata.namespace ?? "";
-    const podKey = `${ns}/${pod.metadata.name}`;
-    const phase = statusOf(pod)["phase"];
-    const live = !deleted && phase !== "Succeeded" && phase !== "Failed";
-    for (const claim of podClaimNames(pod)) {
-      const key = `${ns}/${claim}`;
-      let s = this.podsByClaim.get(key);
-      if (live) {
-        if (!s) {
-          s = new Set();
-          this.podsByClaim.set(key, s);
-        }
-        if (!s.has(podKey)) {
-          s.add(podKey);
-          // WaitForFirstConsumer claims tell which pod they wait for
-          this.queue.add(`claim/${key}`);
-        }
-      } else if (s) {
-        s.delete(podKey);
-        if (s.size === 0) this.podsByClaim.delete(key);
-      }
-    }
+    const phase = (p: KObject) => statusOf(p)["phase"];
+    const { joined } = this.claimUsers.observe(pod, deleted, (p) => phase(p) !== "Succeeded" && phase(p) !== "Failed");
+    // WaitForFirstConsumer claims tell which pod they wait for
+    for (const key of joined) this.queue.add(`claim/${key}`);
   }
 
   private requeuePendingClaims(): void {
@@ -205,9 +187,8 @@ export class PersistentVolumeController extends QueuedController {
         return;
       }
       if (delayBinding && claim.metadata.annotations?.[ANN_SELECTED_NODE] === undefined) {
-        const pods = this.podsByClaim.get(`${claim.metadata.namespace}/${claim.metadata.name}`);
-        if (pods && pods.size > 0) {
-          const pod = [...pods].sort()[0]!;
+        const pod = this.claimUsers.of(`${claim.metadata.namespace}/${claim.metadata.name}`)[0];
+        if (pod !== undefined) {
           await this.event(claim, "Normal", "WaitForPodScheduled", `waiting for pod ${pod} to be scheduled`);
         } else {
           await this.event(
@@ -532,14 +513,9 @@ export class PersistentVolumeController extends QueuedController {
 
   private async recycle(volume: KObject): Promise<ReconcileResult> {
     const ref = claimRefOf(volume);
-    const users = ref ? this.podsByClaim.get(`${ref.namespace}/${ref.name}`) : undefined;
-    if (users && users.size > 0) {
-      await this.event(
-        volume,
-        "Warning",
-        "VolumeFailedRecycle",
-        `Volume is used by pods: ${[...users].sort().join(",")}`,
-      );
+    const users = ref ? this.claimUsers.of(`${ref.namespace}/${ref.name}`) : [];
+    if (users.length > 0) {
+      await this.event(volume, "Warning", "VolumeFailedRecycle", `Volume is used by pods: ${users.join(",")}`);
       return { requeueAfterMs: FAILED_RETRY_MS };
     }
     try {
