@@ -284,18 +284,9 @@ export class PersistentVolumeController extends QueuedController {
     }
     const declared = String(sc["provisioner"] ?? "");
     const provisioner = MIGRATED[declared] ?? declared;
-    if (provisioner.startsWith("kubernetes.io/") && provisioner !== "kubernetes.io/no-provisioner") {
+    // an in-tree plugin k8ts lacks (kubernetes.io/no-provisioner too: its volumes are made by hand)
+    if (provisioner.startsWith("kubernetes.io/")) {
       await this.event(claim, "Warning", "ProvisioningFailed", `no volume plugin matched name: ${provisioner}`);
-      return;
-    }
-    if (provisioner === "kubernetes.io/no-provisioner") {
-      // local static volumes: an administrator makes them
-      await this.event(
-        claim,
-        "Normal",
-        "FailedBinding",
-        "no persistent volumes available for this claim and no storage class is set",
-      );
       return;
     }
     const ann = claim.metadata.annotations ?? {};
