@@ -18,11 +18,15 @@ export abstract class QueuedController {
   /** Keys (`<ns>/<name>`) of the owners seen by watchOwners. */
   private readonly ownerKeys = new Set<string>();
 
-  constructor(client: LocalClient, queueName: string, now: () => number = Date.now) {
+  private readonly workers: number;
+
+  /** `workers`: how many keys are reconciled at once (kube-controller-manager's --concurrent-*-syncs). */
+  constructor(client: LocalClient, queueName: string, now: () => number = Date.now, workers = 1) {
     this.client = client;
     this.queueName = queueName;
     this.now = now;
-    this.queue = new WorkQueue(queueName, (key) => this.reconcile(key));
+    this.workers = workers;
+    this.queue = new WorkQueue(queueName, (key) => this.reconcile(key), workers);
   }
 
   abstract reconcile(key: string): Promise<ReconcileResult>;
@@ -31,7 +35,7 @@ export abstract class QueuedController {
   protected abstract watchAll(): void;
 
   start(): void {
-    this.queue = new WorkQueue(this.queueName, (key) => this.reconcile(key));
+    this.queue = new WorkQueue(this.queueName, (key) => this.reconcile(key), this.workers);
     this.watchAll();
   }
 

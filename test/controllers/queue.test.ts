@@ -6,6 +6,36 @@ import { WorkQueue } from "../../src/controllers/queue.js";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("WorkQueue", () => {
+  it("with workers, that many keys run at once, never one key twice at a time; a key added while it runs runs again after", async () => {
+    let running = 0;
+    let most = 0;
+    const inFlight = new Set<string>();
+    const runs: string[] = [];
+    const q = new WorkQueue(
+      "t",
+      async (k) => {
+        assert.ok(!inFlight.has(k), `${k} reconciled twice at once`);
+        inFlight.add(k);
+        running++;
+        most = Math.max(most, running);
+        runs.push(k);
+        await sleep(20);
+        running--;
+        inFlight.delete(k);
+        return undefined;
+      },
+      3,
+    );
+    for (const k of ["a", "b", "c", "d", "e", "f"]) q.add(k);
+    await sleep(5);
+    q.add("a"); // while a runs
+    await sleep(120);
+    q.stop();
+    assert.equal(most, 3);
+    assert.deepEqual([...runs].sort(), ["a", "a", "b", "c", "d", "e", "f"]);
+    assert.ok(runs.indexOf("a", 1) > 2, "the second a came after the first ended");
+  });
+
   it("a key added many times before it runs is reconciled once", async () => {
     const seen: string[] = [];
     const q = new WorkQueue("t", async (k) => {

@@ -47,7 +47,8 @@ function startOf(job: KObject): number {
 
 export class CronJobController extends QueuedController {
   constructor(client: LocalClient, opts: { now?: () => number } = {}) {
-    super(client, "cronjob", opts.now);
+    // upstream's --concurrent-cron-job-syncs default: five CronJobs handled at once
+    super(client, "cronjob", opts.now, 5);
   }
 
   private cronjobs(): ServedVersion {
