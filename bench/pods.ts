@@ -1157,14 +1157,18 @@ export async function benchPods(options: Partial<PodsBenchOptions> = {}): Promis
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+/** Runs `fn` when the module at `url` is the program (`node dist/bench/<name>.js`), reporting its failure. */
+export async function runIfMain(url: string, name: string, fn: () => Promise<void>): Promise<void> {
+  if (url !== pathToFileURL(process.argv[1] ?? "").href) return;
   try {
-    await benchPods();
+    await fn();
   } catch (err) {
-    console.error(`bench/pods: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`bench/${name}: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;
   }
 }
+
+await runIfMain(import.meta.url, "pods", () => benchPods());
 
 /** A non-negative integer from the environment (the bench's sizes), or `fallback`. */
 export function envCount(name: string, fallback: number): number {
@@ -1198,4 +1202,26 @@ export async function startFleetCluster(
     return l.items.filter(isReady).length >= nodes ? true : undefined;
   });
   return server;
+}
+
+/** A fleet cluster (startFleetCluster) in fresh directories for `fn`, stopped and removed afterwards. */
+export async function withFleetCluster(
+  label: string,
+  nodeName: string,
+  nodes: number,
+  fn: (server: ServerProcess) => Promise<void>,
+): Promise<void> {
+  const kids = new Children();
+  const dataDir = mkdtempSync(join(tmpdir(), `k8ts-bench-${label}-`));
+  const agentDir = mkdtempSync(join(tmpdir(), `k8ts-bench-${label}-agent-`));
+  try {
+    const server = await startFleetCluster(kids, dataDir, agentDir, nodeName, nodes);
+    await fn(server);
+    server.client.close();
+  } finally {
+    await kids.stopAll();
+    kids.dispose();
+    await cleanup(`[${label}]`, () => removeUnmounted(dataDir));
+    await cleanup(`[${label}]`, () => removeUnmounted(agentDir));
+  }
 }

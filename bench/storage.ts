@@ -13,25 +13,19 @@
  * K8TS_BENCH_STORAGE_NODES sets the fleet (20 nodes). Run directly: `node dist/bench/storage.js`;
  * K8TS_BENCH_STORAGE=0 skips it in `npm run bench`.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import type { KObject } from "../src/api/types.js";
 import type { ResourceId } from "../src/client/types.js";
-import { removeUnmounted } from "../src/kubelet/runtime/runc/rootfs.js";
 import {
-  Children,
-  cleanup,
   cpuSecondsOf,
   envCount,
   inParallel,
   percentile,
   poll,
+  runIfMain,
   type ServerProcess,
   secs,
-  startFleetCluster,
   Tracker,
+  withFleetCluster,
 } from "./pods.js";
 
 const PVCS: ResourceId = { group: "", version: "v1", plural: "persistentvolumeclaims", namespaced: true };
@@ -130,8 +124,9 @@ async function addVolumes(server: ServerProcess, from: number, to: number): Prom
 
 async function benchStaticBinding(server: ServerProcess, volumes: number, claims: number): Promise<void> {
   const small = Math.max(1, Math.floor(volumes / 10));
-  // half the volumes are 50Gi or more (sizes 1..100Gi): the claims must fit among the smaller set
-  claims = Math.max(1, Math.min(claims, Math.floor(small * 0.4)));
+  // the claims ask 50Gi: as many as the smaller set has volumes of that size or more (sizes cycle 1..100Gi)
+  const fitting = Array.from({ length: small }, (_, i) => 1 + (i % 100)).filter((gi) => gi >= 50).length;
+  claims = Math.max(1, Math.min(claims, fitting));
   await addVolumes(server, 0, small);
   // the largest size class: the claims look at the volumes of their size and up
   const few = await timeClaims(
@@ -158,27 +153,10 @@ export async function benchStorage(): Promise<void> {
   const nodes = envCount("K8TS_BENCH_STORAGE_NODES", 20);
   const pvcs = envCount("K8TS_BENCH_PVCS", 1000);
   const staticPvs = envCount("K8TS_BENCH_STATIC_PVS", 10_000);
-  const kids = new Children();
-  const dataDir = mkdtempSync(join(tmpdir(), "k8ts-bench-storage-"));
-  const agentDir = mkdtempSync(join(tmpdir(), "k8ts-bench-storage-agent-"));
-  try {
-    const server = await startFleetCluster(kids, dataDir, agentDir, "st", nodes);
+  await withFleetCluster("storage", "st", nodes, async (server) => {
     if (pvcs > 0) await benchProvisioning(server, pvcs);
     if (staticPvs > 0) await benchStaticBinding(server, staticPvs, 100);
-    server.client.close();
-  } finally {
-    await kids.stopAll();
-    kids.dispose();
-    await cleanup("[storage]", () => removeUnmounted(dataDir));
-    await cleanup("[storage]", () => removeUnmounted(agentDir));
-  }
+  });
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  try {
-    await benchStorage();
-  } catch (err) {
-    console.error(`bench/storage: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
-  }
-}
+await runIfMain(import.meta.url, "storage", () => benchStorage());

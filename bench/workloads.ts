@@ -14,26 +14,20 @@
  * K8TS_BENCH_WORKLOAD_NODES sets the fleet (100 nodes, 11,000 pod slots). Run directly:
  * `node dist/bench/workloads.js`; K8TS_BENCH_WORKLOADS=0 skips it in `npm run bench`.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import type { KObject } from "../src/api/types.js";
 import { type ResourceId, resources } from "../src/client/types.js";
-import { removeUnmounted } from "../src/kubelet/runtime/runc/rootfs.js";
 import {
-  Children,
-  cleanup,
   cpuSecondsOf,
   envCount,
   inParallel,
   memoryOf,
   percentile,
   poll,
+  runIfMain,
   type ServerProcess,
   secs,
-  startFleetCluster,
   Tracker,
+  withFleetCluster,
 } from "./pods.js";
 
 const JOBS: ResourceId = { group: "batch", version: "v1", plural: "jobs", namespaced: true };
@@ -220,31 +214,14 @@ export async function benchWorkloads(): Promise<void> {
   const podSeconds = envCount("K8TS_BENCH_JOB_POD_SECONDS", 1);
   const cronjobs = envCount("K8TS_BENCH_CRONJOBS", 1000);
   const replicas = envCount("K8TS_BENCH_DEPLOY_REPLICAS", 1000);
-  const kids = new Children();
-  const dataDir = mkdtempSync(join(tmpdir(), "k8ts-bench-workloads-"));
-  const agentDir = mkdtempSync(join(tmpdir(), "k8ts-bench-workloads-agent-"));
-  try {
-    const server = await startFleetCluster(kids, dataDir, agentDir, "wl", nodes);
+  await withFleetCluster("workloads", "wl", nodes, async (server) => {
     await poll(`the "${NS}" service account`, 30_000, () =>
       server.client.get(resources.serviceaccounts, NS, "default").then(() => true),
     );
     if (completions > 0) await benchJob(server, completions, Math.max(1, parallelism), podSeconds);
     if (cronjobs > 0) await benchCronJobs(server, cronjobs);
     if (replicas > 0) await benchDeployment(server, replicas);
-    server.client.close();
-  } finally {
-    await kids.stopAll();
-    kids.dispose();
-    await cleanup("[workloads]", () => removeUnmounted(dataDir));
-    await cleanup("[workloads]", () => removeUnmounted(agentDir));
-  }
+  });
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  try {
-    await benchWorkloads();
-  } catch (err) {
-    console.error(`bench/workloads: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
-  }
-}
+await runIfMain(import.meta.url, "workloads", () => benchWorkloads());
