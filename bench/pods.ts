@@ -1191,7 +1191,8 @@ export async function startFleetCluster(
   name: string,
   nodes: number,
 ): Promise<ServerProcess> {
-  const server = await startServerProcess(kids, dataDir, ["--disable-agent"], undefined);
+  // K8TS_BENCH_CPU_PROF: the server runs with --cpu-prof there
+  const server = await startServerProcess(kids, dataDir, ["--disable-agent"], process.env["K8TS_BENCH_CPU_PROF"]);
   const token = kids.spawn("token", ["token", "create", "--data-dir", dataDir], { oneShot: true });
   const joinArgs = (await token.waitForOutput(/^k8ts agent (.+)\n/m, 30_000, "the join command"))[1]!
     .trim()
