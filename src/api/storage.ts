@@ -4,6 +4,7 @@
  * finalizer names, and the small readings of PersistentVolume / PersistentVolumeClaim /
  * StorageClass objects every one of them makes.
  */
+import { NodeSelector } from "../scheduler/nodeselector.js";
 import { Quantity } from "./quantity.js";
 import { isRecord, type KObject } from "./types.js";
 
@@ -180,4 +181,43 @@ export function reclaimPolicy(pv: KObject): string {
 export function volumeNodeTerms(pv: KObject): unknown[] | undefined {
   const terms = rec(rec(specOf(pv)["nodeAffinity"])["required"])["nodeSelectorTerms"];
   return Array.isArray(terms) ? terms : undefined;
+}
+
+/** Parsed node affinity per volume object (a cached object never changes; a new version is a new object). */
+const affinities = new WeakMap<KObject, NodeSelector | null>();
+
+/** upstream CheckNodeAffinity: the volume's required node affinity admits the node (none: every node). */
+export function volumeAdmitsNode(pv: KObject, nodeName: string, labels: Readonly<Record<string, string>>): boolean {
+  let sel = affinities.get(pv);
+  if (sel === undefined) {
+    const terms = volumeNodeTerms(pv);
+    sel = terms ? NodeSelector.parse({ nodeSelectorTerms: terms }) : null;
+    affinities.set(pv, sel);
+  }
+  return sel === null || sel.matches(nodeName, labels);
+}
+
+/**
+ * upstream MatchTopologySelectorTerms on a StorageClass's allowedTopologies: no terms admit every
+ * node; otherwise some term (an empty one selects nothing) must have the node's label value among
+ * the values of each of its matchLabelExpressions.
+ */
+export function topologyAdmits(allowedTopologies: unknown, labels: Readonly<Record<string, string>>): boolean {
+  if (!Array.isArray(allowedTopologies) || allowedTopologies.length === 0) return true;
+  return allowedTopologies.some((t) => {
+    const exprs = rec(t)["matchLabelExpressions"];
+    if (!Array.isArray(exprs) || exprs.length === 0) return false;
+    return exprs.every((e) => {
+      const key = rec(e)["key"];
+      const values = rec(e)["values"];
+      return (
+        typeof key === "string" && Array.isArray(values) && Object.hasOwn(labels, key) && values.includes(labels[key])
+      );
+    });
+  });
+}
+
+/** The claim's status.capacity.storage in bytes; 0 when absent. */
+export function claimCapacityBytes(pvc: KObject): bigint {
+  return bytesOf(rec(statusOf(pvc)["capacity"])["storage"]) ?? 0n;
 }

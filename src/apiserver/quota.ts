@@ -7,6 +7,7 @@
  * controller uses `calculateUsage` to write status.used; admission uses `checkQuota`.
  */
 import { Quantity, quantityFromJSON } from "../api/quantity.js";
+import { claimClass } from "../api/storage.js";
 import { isRecord, type KObject } from "../api/types.js";
 import { keyPrefixFor } from "./catalog.js";
 import { forbidden } from "./errors.js";
@@ -496,13 +497,6 @@ export const serviceEvaluator: QuotaEvaluator = {
 const STORAGE_CLASS_SUFFIX = ".storageclass.storage.k8s.io/";
 const PVC_RESOURCES = ["persistentvolumeclaims", "requests.storage"];
 
-function pvcStorageClass(pvc: KObject): string {
-  const sc = rec(pvc["spec"])["storageClassName"];
-  if (typeof sc === "string") return sc;
-  const ann = pvc.metadata.annotations?.["volume.beta.kubernetes.io/storage-class"];
-  return ann ?? "";
-}
-
 /** Rounded up to whole units (bytes), as upstream RoundUp(0). */
 function roundUpWhole(q: Quantity): Quantity {
   return new Quantity(q.value() * 1_000_000_000n, q.format);
@@ -543,7 +537,7 @@ export const pvcEvaluator: QuotaEvaluator = {
       ["persistentvolumeclaims", ONE],
       ["count/persistentvolumeclaims", ONE],
     ]);
-    const sc = pvcStorageClass(pvc);
+    const sc = claimClass(pvc);
     if (sc !== "") out.set(`${sc}${STORAGE_CLASS_SUFFIX}persistentvolumeclaims`, ONE);
     const storage = pvcStorage(pvc);
     if (storage) {

@@ -26,7 +26,6 @@
  */
 import {
   ANN_BIND_COMPLETED,
-  ANN_BOUND_BY_CONTROLLER,
   ANN_SELECTED_NODE,
   claimClass,
   claimRefOf,
@@ -34,14 +33,18 @@ import {
   LOCAL_PATH_PROVISIONER,
   specOf,
   statusOf,
-  volumeNodeTerms,
+  topologyAdmits,
 } from "../api/storage.js";
 import { isRecord, type KObject } from "../api/types.js";
 import type { ServedVersion } from "../apiserver/catalog.js";
 import type { LocalClient } from "../controllers/client.js";
 import { hostnameOf, LocalPathUsage, rootRefusal } from "../controllers/volume/localpath/index.js";
-import { isVolumeBoundToClaim, VolumeIndex } from "../controllers/volume/persistentvolume/match.js";
-import { NodeSelector } from "./nodeselector.js";
+import {
+  bindVolumeToClaim,
+  isVolumeBoundToClaim,
+  VolumeIndex,
+  volumeFitsNode,
+} from "../controllers/volume/persistentvolume/match.js";
 import type { VolumeBinding, VolumeVerdict } from "./plugins/volumebinding.js";
 
 // ---- reasons, as upstream words them ----
@@ -189,20 +192,6 @@ export function claimsVerdict(
 
 // ---- per node ----
 
-/** Parsed node affinity per volume object (objects from the cache never change; a new version is a new object). */
-const affinities = new WeakMap<KObject, NodeSelector | null>();
-
-/** upstream CheckNodeAffinity: the volume's required node affinity admits the node (none: every node). */
-export function fitsNode(pv: KObject, node: KObject): boolean {
-  let sel = affinities.get(pv);
-  if (sel === undefined) {
-    const terms = volumeNodeTerms(pv);
-    sel = terms ? NodeSelector.parse({ nodeSelectorTerms: terms }) : null;
-    affinities.set(pv, sel);
-  }
-  return sel === null || sel.matches(node.metadata.name ?? "", node.metadata.labels ?? {});
-}
-
 /** What the binder reads while filtering (the hook's caches with its assumptions; tests give their own). */
 export interface VolumeView {
   /** The volume by name. */
@@ -235,20 +224,6 @@ export interface PodVolumes {
 }
 
 /** upstream MatchTopologySelectorTerms: no terms admit every node; an empty term admits none. */
-export function topologyAdmits(allowedTopologies: unknown, labels: Readonly<Record<string, string>>): boolean {
-  if (!Array.isArray(allowedTopologies) || allowedTopologies.length === 0) return true;
-  return allowedTopologies.some((t) => {
-    const exprs = rec(t)["matchLabelExpressions"];
-    if (!Array.isArray(exprs) || exprs.length === 0) return false;
-    return exprs.every((e) => {
-      const key = rec(e)["key"];
-      const values = rec(e)["values"];
-      return (
-        typeof key === "string" && Array.isArray(values) && Object.hasOwn(labels, key) && values.includes(labels[key])
-      );
-    });
-  });
-}
 
 /** upstream checkVolumeProvisions: may the claims' classes make their volumes on the node? */
 function checkProvisions(
@@ -311,7 +286,7 @@ export function findPodVolumes(
       boundFound = false;
       break;
     }
-    if (!fitsNode(pv, node)) {
+    if (!volumeFitsNode(pv, node)) {
       boundSatisfied = false;
       break;
     }
@@ -347,39 +322,6 @@ export function findPodVolumes(
     volumes.provisions = r.provisions;
   }
   return finish();
-}
-
-/**
- * upstream GetBindVolumeToClaim: the volume bound to the claim (claimRef with the claim's uid;
- * bound-by-controller unless it was pre-bound to it), and whether that differs from `pv`.
- */
-export function bindVolumeToClaim(pv: KObject, claim: KObject): { pv: KObject; dirty: boolean } {
-  const ref = claimRefOf(pv);
-  const name = claim.metadata.name ?? "";
-  const namespace = claim.metadata.namespace ?? "";
-  const preBound = isVolumeBoundToClaim(pv, claim);
-  let next = pv;
-  let dirty = false;
-  if (!ref || ref.name !== name || ref.namespace !== namespace || ref.uid !== claim.metadata.uid) {
-    const claimRef = {
-      kind: "PersistentVolumeClaim",
-      namespace,
-      name,
-      uid: claim.metadata.uid,
-      apiVersion: "v1",
-      resourceVersion: claim.metadata.resourceVersion,
-    };
-    next = { ...next, spec: { ...specOf(pv), claimRef } };
-    dirty = true;
-  }
-  if (!preBound && pv.metadata.annotations?.[ANN_BOUND_BY_CONTROLLER] === undefined) {
-    next = {
-      ...next,
-      metadata: { ...next.metadata, annotations: { ...next.metadata.annotations, [ANN_BOUND_BY_CONTROLLER]: "yes" } },
-    };
-    dirty = true;
-  }
-  return { pv: next, dirty };
 }
 
 // ---- the hook ----
@@ -734,7 +676,7 @@ class ClaimBinder implements VolumeBinding, VolumeView {
       if (!claim || claim.metadata.uid !== b.claim.metadata.uid) {
         return `failed to check binding: persistentvolumeclaim "${ns}/${b.claim.metadata.name}" not found`;
       }
-      if (!fitsNode(pv, node)) return `pv "${pvName}" node affinity doesn't match node "${d.node}"`;
+      if (!volumeFitsNode(pv, node)) return `pv "${pvName}" node affinity doesn't match node "${d.node}"`;
       const ref = claimRefOf(pv);
       if (!ref || ref.uid === undefined) return `ClaimRef got reset for pv "${pvName}"`;
       if (ref.uid !== claim.metadata.uid) return `pv "${pvName}" got bound to claim ${ref.namespace}/${ref.name}`;
@@ -757,7 +699,7 @@ class ClaimBinder implements VolumeBinding, VolumeView {
         done = false;
         continue;
       }
-      if (!fitsNode(pv, node)) return `pv "${pvName}" node affinity doesn't match node "${d.node}"`;
+      if (!volumeFitsNode(pv, node)) return `pv "${pvName}" node affinity doesn't match node "${d.node}"`;
       const ref = claimRefOf(pv);
       if (ref?.uid !== undefined && ref.uid !== claim.metadata.uid) {
         return `pv "${pvName}" got bound to claim ${ref.namespace}/${ref.name}`;

@@ -62,6 +62,24 @@ spec:
       claimName: myclaim
 `;
 
+/** A busybox pod with the claim mounted at /data; `spec` adds lines to its spec. */
+const podUsing = (name: string, claim: string, spec = "") => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+${spec}  containers:
+  - name: c
+    image: busybox
+    volumeMounts:
+    - name: d
+      mountPath: /data
+  volumes:
+  - name: d
+    persistentVolumeClaim:
+      claimName: ${claim}
+`;
+
 const NFS_SERVER = "172.20.70.205";
 const NFS_EXPORT = "/data/nfs/k8s";
 
@@ -309,22 +327,7 @@ spec:
       waiting,
       /Normal\s+WaitForFirstConsumer\s+\S+\s+persistentvolume-controller\s+waiting for first consumer to be created before binding/,
     );
-    await create(`apiVersion: v1
-kind: Pod
-metadata:
-  name: late-user
-spec:
-  containers:
-  - name: c
-    image: busybox
-    volumeMounts:
-    - name: d
-      mountPath: /data
-  volumes:
-  - name: d
-    persistentVolumeClaim:
-      claimName: late
-`);
+    await create(podUsing("late-user", "late"));
     await waitRow("pvc", "late", /^late\s+Bound\s+pvc-[0-9a-f-]{36}\s+1Gi\s+RWO\s+local-late\s/);
     assert.equal(
       await k("get", "pvc", "late", "-o", "jsonpath={.metadata.annotations.volume\\.kubernetes\\.io/selected-node}"),
@@ -348,24 +351,8 @@ spec:
   resources:
     requests:
       storage: 1Gi
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: early
-spec:
-  nodeName: k8ts-node
-  containers:
-  - name: c
-    image: busybox
-    volumeMounts:
-    - name: d
-      mountPath: /data
-  volumes:
-  - name: d
-    persistentVolumeClaim:
-      claimName: later
 `);
+    await create(podUsing("early", "later", "  nodeName: k8ts-node\n"));
     const d = await until("FailedMount", async () => {
       const out = await k("describe", "pod", "early");
       return /FailedMount/.test(out) ? out : undefined;

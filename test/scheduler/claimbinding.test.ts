@@ -11,11 +11,11 @@ import {
   ANN_BOUND_BY_CONTROLLER,
   ANN_LOCAL_PATH_ROOT,
   ANN_SELECTED_NODE,
+  topologyAdmits,
 } from "../../src/api/storage.js";
 import type { KObject } from "../../src/api/types.js";
-import { VolumeIndex } from "../../src/controllers/volume/persistentvolume/match.js";
+import { bindVolumeToClaim, VolumeIndex } from "../../src/controllers/volume/persistentvolume/match.js";
 import {
-  bindVolumeToClaim,
   claimBinding,
   claimsVerdict,
   findPodVolumes,
@@ -26,7 +26,6 @@ import {
   REASON_NODE_CONFLICT,
   REASON_NOT_ENOUGH_SPACE,
   REASON_PV_NOT_EXIST,
-  topologyAdmits,
   type VolumeView,
 } from "../../src/scheduler/claimbinding.js";
 import type { VolumeBinding } from "../../src/scheduler/plugins/volumebinding.js";

@@ -1,6 +1,7 @@
 /** PersistentVolume, PersistentVolumeClaim and StorageClass validation. */
 
 import type { Quantity } from "../quantity.js";
+import { ANN_BETA_STORAGE_CLASS } from "../storage.js";
 import type { KObject } from "../types.js";
 import { child, type FieldError, fe, key, mapValue } from "./field.js";
 import { arr, clone, type Json, jsonEqual, rec, str } from "./json.js";
@@ -175,8 +176,7 @@ export function validatePersistentVolumeClaimUpdate(obj: KObject, old: KObject):
   // volumeName may be set once (binding).
   if (str(o["volumeName"]) === "") o["volumeName"] = n["volumeName"];
   // a claim that named no class may be given one once (the retroactive default class, 1.28+)
-  const betaClass = "volume.beta.kubernetes.io/storage-class";
-  if (o["storageClassName"] == null && old.metadata.annotations?.[betaClass] === undefined) {
+  if (o["storageClassName"] == null && old.metadata.annotations?.[ANN_BETA_STORAGE_CLASS] === undefined) {
     o["storageClassName"] = n["storageClassName"];
   }
   const nReq = rec(rec(n["resources"])["requests"]);

@@ -8,7 +8,15 @@
  * claim's allocatedResourceStatuses say ControllerResizeInfeasible until the request changes.
  * Claims of volumes no resizer here serves wait for an external one (ExternalExpanding).
  */
-import { bytesOf, claimRequestBytes, provisionedBy, specOf, statusOf, volumeCapacityBytes } from "../../api/storage.js";
+import {
+  bytesOf,
+  claimCapacityBytes,
+  claimRequestBytes,
+  provisionedBy,
+  specOf,
+  statusOf,
+  volumeCapacityBytes,
+} from "../../api/storage.js";
 import { isRecord, type KObject } from "../../api/types.js";
 import type { LocalClient } from "../client.js";
 import { QueuedController } from "../controller.js";
@@ -22,11 +30,6 @@ export interface Resizer {
   expand(pv: KObject, bytes: bigint): Promise<string | undefined>;
 }
 
-function statusCapacityBytes(pvc: KObject): bigint {
-  const cap = statusOf(pvc)["capacity"];
-  return (isRecord(cap) ? bytesOf(cap["storage"]) : undefined) ?? 0n;
-}
-
 export class ExpandController extends QueuedController {
   private readonly resizers: Map<string, Resizer>;
 
@@ -38,7 +41,7 @@ export class ExpandController extends QueuedController {
   protected watchAll(): void {
     this.watch(this.client.resource("", "v1", "persistentvolumeclaims"), (pvc, deleted) => {
       if (deleted || statusOf(pvc)["phase"] !== "Bound") return;
-      if (claimRequestBytes(pvc) > statusCapacityBytes(pvc))
+      if (claimRequestBytes(pvc) > claimCapacityBytes(pvc))
         this.queue.add(`${pvc.metadata.namespace}/${pvc.metadata.name}`);
     });
   }
@@ -50,7 +53,7 @@ export class ExpandController extends QueuedController {
     const pvc = this.client.get(pvcs, ns, name);
     if (!pvc || statusOf(pvc)["phase"] !== "Bound") return undefined;
     const want = claimRequestBytes(pvc);
-    if (want <= statusCapacityBytes(pvc)) return undefined;
+    if (want <= claimCapacityBytes(pvc)) return undefined;
     const pv = this.client.get(pvs, undefined, String(specOf(pvc)["volumeName"] ?? ""));
     if (!pv) return undefined;
     const request = (specOf(pvc)["resources"] as { requests?: { storage?: unknown } } | undefined)?.requests?.storage;

@@ -20,12 +20,12 @@ import {
   provisionedBy,
   specOf,
   statusOf,
+  volumeAdmitsNode,
   volumeMode,
   volumeNodeTerms,
 } from "../../api/storage.js";
 import { isRecord, type KObject } from "../../api/types.js";
 import { type ApiClient, resources } from "../../client/types.js";
-import { NodeSelector } from "../../scheduler/nodeselector.js";
 import { errnoOf, errorText, VolumeError } from "./errors.js";
 import { setUpHostPath } from "./hostpath.js";
 import { escapePluginName, FOREIGN_SOURCES, isWithin } from "./layout.js";
@@ -483,8 +483,7 @@ export class ClaimVolumes {
 
   /** Upstream's checkNodeAffinity: the PV's required node affinity must match this node's labels. */
   private async checkNodeAffinity(ref: VolumeRef, pv: KObject): Promise<void> {
-    const terms = volumeNodeTerms(pv);
-    if (terms === undefined) return;
+    if (volumeNodeTerms(pv) === undefined) return;
     let node = this.opts.node?.();
     if (!node) {
       try {
@@ -494,7 +493,7 @@ export class ClaimVolumes {
       }
     }
     const labels = node.metadata.labels ?? {};
-    if (NodeSelector.parse({ nodeSelectorTerms: terms }).matches(this.opts.nodeName, labels)) return;
+    if (volumeAdmitsNode(pv, this.opts.nodeName, labels)) return;
     throw this.failure(
       ref,
       `no matching NodeSelectorTerms (node "${this.opts.nodeName}" had volume node affinity conflict)`,

@@ -7,6 +7,7 @@
  */
 import { chmod, mkdir, readdir, realpath, stat } from "node:fs/promises";
 import { join, posix } from "node:path";
+import { PVC_PROTECTION_FINALIZER } from "../../api/storage.js";
 import { isRecord, type KObject } from "../../api/types.js";
 import { ApiError } from "../../apiserver/errors.js";
 import { type ApiClient, resources } from "../../client/types.js";
@@ -555,7 +556,7 @@ export class VolumeManager {
       throw fail(`failed to fetch PVC from API server: ${errorText(err)}`);
     }
     const finalizers = claim.metadata.finalizers ?? [];
-    if (claim.metadata.deletionTimestamp && !finalizers.includes("kubernetes.io/pvc-protection")) {
+    if (claim.metadata.deletionTimestamp && !finalizers.includes(PVC_PROTECTION_FINALIZER)) {
       throw fail("PVC is being deleted");
     }
     if (ephemeral) {

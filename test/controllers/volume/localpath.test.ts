@@ -21,7 +21,6 @@ import {
   LocalPathProvisioner,
   LocalPathUsage,
   localPathDir,
-  topologyAdmits,
   volumeHost,
 } from "../../../src/controllers/volume/localpath/index.js";
 import { ProvisionController } from "../../../src/controllers/volume/provisioner/index.js";
@@ -72,26 +71,6 @@ function localPV(name: string, host: string, storage: string, provisioner = LOCA
 }
 
 describe("local-path accounting and placement", () => {
-  it("a class's allowedTopologies narrow the nodes an Immediate claim may land on", () => {
-    const sc = (terms?: unknown): KObject => ({
-      apiVersion: "storage.k8s.io/v1",
-      kind: "StorageClass",
-      metadata: { name: "s" },
-      provisioner: LOCAL_PATH_PROVISIONER,
-      ...(terms === undefined ? {} : { allowedTopologies: terms }),
-    });
-    const zoned = (zone: string): KObject => ({
-      apiVersion: "v1",
-      kind: "Node",
-      metadata: { name: zone, labels: { "topology.kubernetes.io/zone": zone } },
-    });
-    const east = [{ matchLabelExpressions: [{ key: "topology.kubernetes.io/zone", values: ["east"] }] }];
-    assert.equal(topologyAdmits(sc(), zoned("west")), true);
-    assert.equal(topologyAdmits(sc([]), zoned("west")), true);
-    assert.equal(topologyAdmits(sc(east), zoned("east")), true);
-    assert.equal(topologyAdmits(sc(east), zoned("west")), false);
-  });
-
   it("a volume's directory is <root>/<pv>_<namespace>_<claim> (rancher's naming)", () => {
     const pv = localPV("pvc-u1", "n1", "1Gi");
     (pv["spec"] as Record<string, unknown>)["claimRef"] = { namespace: "shop", name: "data" };
@@ -240,6 +219,30 @@ describe("LocalPathProvisioner, Immediate class", () => {
     assert.equal(c.client.get(c.r.volumes, undefined, `pvc-${third.metadata.uid}`), undefined);
   });
 
+  it("a volume going asks the claims that found no room to try again (not at their back-off)", async () => {
+    const p = new LocalPathProvisioner(c.client);
+    const watchers: Array<(o: KObject, deleted: boolean) => void> = [];
+    const requeued: string[] = [];
+    p.start({
+      watch: (sv, fn) => {
+        if (sv.def.plural === "persistentvolumes") watchers.push(fn);
+      },
+      requeueVolume: () => undefined,
+      requeueClaim: (ns, name) => requeued.push(`${ns}/${name}`),
+    });
+    const big = await makeClaim(c.client, "big", "standard", LOCAL_PATH_PROVISIONER, { storage: "50Gi" });
+    const sc = c.client.get(c.r.classes, undefined, "standard");
+    assert.ok(sc);
+    await assert.rejects(
+      p.provision({ claim: big, storageClass: sc, pvName: "pvc-big", signal: new AbortController().signal }),
+    );
+    for (const w of watchers) w(localPV("other", "node-a", "1Gi", "example.com/else"), true);
+    assert.deepEqual(requeued, [], "another provisioner's volume frees no local-path room");
+    for (const w of watchers) w(localPV("gone", "node-a", "1Gi"), true);
+    assert.deepEqual(requeued, ["default/big"]);
+    await c.client.delete(c.r.claims, "default", "big");
+  });
+
   it("room freed by a volume going: the claim that found none is provisioned then", async () => {
     const third = c.client.get(c.r.claims, "default", "third");
     assert.ok(third);
@@ -250,6 +253,20 @@ describe("LocalPathProvisioner, Immediate class", () => {
     });
     await c.client.delete(c.r.volumes, undefined, firstPv);
     assert.equal(volumeHost(await c.volumeOf(third)), "node-a");
+  });
+
+  it("a class's allowedTopologies narrow the nodes: the claim lands where they admit, not where most room is", async () => {
+    await c.client.update(c.r.nodes, undefined, "node-b", "", (n) => {
+      n.metadata.labels = { ...n.metadata.labels, "k8ts.test/zone": "b" };
+      return n;
+    });
+    await makeClass(c.client, "zoned", LOCAL_PATH_PROVISIONER, {
+      allowedTopologies: [{ matchLabelExpressions: [{ key: "k8ts.test/zone", values: ["b"] }] }],
+    });
+    const roomy = await makeClaim(c.client, "roomy", "standard", LOCAL_PATH_PROVISIONER, { storage: "1Gi" });
+    const zoned = await makeClaim(c.client, "zoned", "zoned", LOCAL_PATH_PROVISIONER, { storage: "1Gi" });
+    assert.equal(volumeHost(await c.volumeOf(roomy)), "node-a", "without topology: the node with the most room");
+    assert.equal(volumeHost(await c.volumeOf(zoned)), "node-b");
   });
 
   it("a released volume is left to its node; once the node is gone the controller deletes it", async () => {

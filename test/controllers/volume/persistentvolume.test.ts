@@ -186,7 +186,7 @@ describe("matching a claim to a volume (FindMatchingVolume)", () => {
     });
   }
 
-  it("one claim among 10,000 Available volumes looks only at its size and up", () => {
+  it("among 10,000 Available volumes: the smallest that fits, then the next once it goes", () => {
     const index = new VolumeIndex();
     for (let i = 0; i < 10_000; i++) index.upsert(pv(`v${String(i).padStart(5, "0")}`, `${1 + (i % 100)}Gi`));
     assert.equal(index.findBestMatch(pvc("c", "100Gi"))?.metadata.name, "v00099");

@@ -10,8 +10,14 @@
  * to clean — is deleted by the controller.
  */
 import { posix } from "node:path";
-import { claimRefOf, claimRequestBytes, LABEL_LOCAL_PATH_NODE, LOCAL_PATH_PROVISIONER } from "../../../api/storage.js";
-import { isRecord, type KObject } from "../../../api/types.js";
+import {
+  claimRefOf,
+  claimRequestBytes,
+  LABEL_LOCAL_PATH_NODE,
+  LOCAL_PATH_PROVISIONER,
+  topologyAdmits,
+} from "../../../api/storage.js";
+import type { KObject } from "../../../api/types.js";
 import type { ServedVersion } from "../../../apiserver/catalog.js";
 import type { LocalClient } from "../../client.js";
 import {
@@ -48,24 +54,6 @@ export {
   volumeHost,
 } from "./capacity.js";
 export { acceptsVolumes, chooseNode, rootRefusal, usableRoot } from "./placement.js";
-
-/**
- * A StorageClass's allowedTopologies admit the node: no terms admit every node; otherwise some
- * term's every matchLabelExpressions entry has the node's label value among its values.
- */
-export function topologyAdmits(sc: KObject, node: KObject): boolean {
-  const terms = sc["allowedTopologies"];
-  if (!Array.isArray(terms) || terms.length === 0) return true;
-  const labels = node.metadata.labels ?? {};
-  return terms.some((t) => {
-    const exprs = isRecord(t) && Array.isArray(t["matchLabelExpressions"]) ? t["matchLabelExpressions"] : [];
-    return exprs.every((e) => {
-      if (!isRecord(e) || typeof e["key"] !== "string") return false;
-      const v = labels[e["key"]];
-      return v !== undefined && Array.isArray(e["values"]) && e["values"].includes(v);
-    });
-  });
-}
 
 /** rancher's directory name of a volume: `<pvName>_<namespace>_<claimName>`. */
 export function localPathDirName(pvName: string, namespace: string, claimName: string): string {
@@ -129,7 +117,7 @@ export class LocalPathProvisioner implements Provisioner {
       // the class's allowedTopologies narrow the nodes (the scheduler checks them for WaitForFirstConsumer)
       const nodes = (await this.client.list(this.nodes))
         .map((c) => c.obj)
-        .filter((n) => topologyAdmits(o.storageClass, n));
+        .filter((n) => topologyAdmits(o.storageClass["allowedTopologies"], n.metadata.labels ?? {}));
       const chosen = chooseNode(nodes, bytes, this.usage);
       if ("refusal" in chosen) {
         this.waitingForRoom.add(`${o.claim.metadata.namespace}/${o.claim.metadata.name}`);

@@ -29,7 +29,7 @@ import {
   ANN_SELECTED_NODE,
   ANN_STORAGE_PROVISIONER,
   accessModes,
-  bytesOf,
+  claimCapacityBytes,
   claimClass,
   claimClassUnset,
   claimRefOf,
@@ -50,7 +50,7 @@ import { QueuedController } from "../../controller.js";
 import { recordEvent } from "../../events.js";
 import type { ReconcileResult } from "../../queue.js";
 import { ClaimUsers } from "../claimusers.js";
-import { accessModesContain, isVolumeBoundToClaim, VolumeIndex } from "./match.js";
+import { accessModesContain, bindVolumeToClaim, isVolumeBoundToClaim, VolumeIndex } from "./match.js";
 import { deleteStaticVolume, NoPluginError, type ReclaimOptions, recycleVolume } from "./reclaim.js";
 
 const COMPONENT = "persistentvolume-controller";
@@ -315,23 +315,11 @@ export class PersistentVolumeController extends QueuedController {
     const claimName = claim.metadata.name ?? "";
     const ref = claimRefOf(volume);
     if (!ref || ref.uid !== claim.metadata.uid || ref.namespace !== claimNs || ref.name !== claimName) {
-      const byController = !ref;
       volume = await this.client.update(this.pvs, undefined, volumeName, "", (v) => {
         const cur = claimRefOf(v);
         if (cur && !isVolumeBoundToClaim(v, claim)) throw new Changed();
         if (!cur && v.metadata.deletionTimestamp) throw new Changed();
-        specOf(v)["claimRef"] = {
-          kind: "PersistentVolumeClaim",
-          namespace: claimNs,
-          name: claimName,
-          uid: claim.metadata.uid,
-          apiVersion: "v1",
-          resourceVersion: claim.metadata.resourceVersion,
-        };
-        if (byController) {
-          v.metadata.annotations = { ...v.metadata.annotations, [ANN_BOUND_BY_CONTROLLER]: "yes" };
-        }
-        return v;
+        return bindVolumeToClaim(v, claim).pv;
       });
       this.volumes.upsert(volume);
     }
@@ -367,12 +355,14 @@ export class PersistentVolumeController extends QueuedController {
       want["accessModes"] = accessModes(volume);
       const becomingBound = st["phase"] !== phase;
       const cap = specOf(volume)["capacity"];
-      const curCap = storageOf(st["capacity"]);
-      const volCap = storageOf(cap);
+      const volCap = isRecord(cap) ? cap["storage"] : undefined;
       // an administrator's change of the volume's size shows in the claim, unless an expansion is in flight
       const resizing =
         isRecord(st["allocatedResourceStatuses"]) && Object.keys(st["allocatedResourceStatuses"]).length > 0;
-      if (volCap !== undefined && (becomingBound || (!resizing && !sameQuantity(curCap, volCap)))) {
+      if (
+        volCap !== undefined &&
+        (becomingBound || (!resizing && claimCapacityBytes(claim) !== volumeCapacityBytes(volume)))
+      ) {
         want["capacity"] = cap;
       }
     }
@@ -428,7 +418,7 @@ export class PersistentVolumeController extends QueuedController {
     if (claimVolume === volume.metadata.name) {
       await this.setVolumePhase(volume, "Bound");
       // the claim follows an administrator's capacity change
-      if (!sameQuantity(storageOf(statusOf(claim)["capacity"]), storageOf(specOf(volume)["capacity"]))) {
+      if (claimCapacityBytes(claim) !== volumeCapacityBytes(volume)) {
         this.queue.add(`claim/${ref.namespace}/${ref.name}`);
       }
       return undefined;
@@ -547,16 +537,6 @@ export class PersistentVolumeController extends QueuedController {
   private async event(obj: KObject, type: string, reason: string, message: string): Promise<void> {
     await recordEvent(this.client, obj, COMPONENT, type, reason, message, this.now());
   }
-}
-
-function sameQuantity(a: unknown, b: unknown): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return bytesOf(a) === bytesOf(b);
-}
-
-/** The storage entry of a capacity list (status.capacity or spec.capacity). */
-function storageOf(list: unknown): unknown {
-  return isRecord(list) ? list["storage"] : undefined;
 }
 
 /** Upstream checkVolumeSatisfyClaim: why a volume the claim names cannot serve it ("" when it can). */

@@ -11,19 +11,19 @@
  */
 import { type LabelSelector, labelSelectorFromObject } from "../../../api/selectors/index.js";
 import {
+  ANN_BOUND_BY_CONTROLLER,
   accessModes,
   claimClass,
   claimRefOf,
   claimRequestBytes,
   specOf,
   statusOf,
+  volumeAdmitsNode,
   volumeCapacityBytes,
   volumeClass,
   volumeMode,
-  volumeNodeTerms,
 } from "../../../api/storage.js";
 import type { KObject } from "../../../api/types.js";
-import { NodeSelector } from "../../../scheduler/nodeselector.js";
 
 interface Entry {
   pv: KObject;
@@ -52,9 +52,40 @@ export function isVolumeBoundToClaim(pv: KObject, claim: KObject): boolean {
 
 /** Whether the volume's node affinity admits the node (no affinity: every node). */
 export function volumeFitsNode(pv: KObject, node: KObject): boolean {
-  const terms = volumeNodeTerms(pv);
-  if (!terms) return true;
-  return NodeSelector.parse({ nodeSelectorTerms: terms }).matches(node.metadata.name ?? "", node.metadata.labels ?? {});
+  return volumeAdmitsNode(pv, node.metadata.name ?? "", node.metadata.labels ?? {});
+}
+
+/**
+ * upstream GetBindVolumeToClaim: the volume bound to the claim (claimRef with the claim's uid;
+ * bound-by-controller unless it was pre-bound to it), and whether that differs from `pv`.
+ */
+export function bindVolumeToClaim(pv: KObject, claim: KObject): { pv: KObject; dirty: boolean } {
+  const ref = claimRefOf(pv);
+  const name = claim.metadata.name ?? "";
+  const namespace = claim.metadata.namespace ?? "";
+  const preBound = isVolumeBoundToClaim(pv, claim);
+  let next = pv;
+  let dirty = false;
+  if (!ref || ref.name !== name || ref.namespace !== namespace || ref.uid !== claim.metadata.uid) {
+    const claimRef = {
+      kind: "PersistentVolumeClaim",
+      namespace,
+      name,
+      uid: claim.metadata.uid,
+      apiVersion: "v1",
+      resourceVersion: claim.metadata.resourceVersion,
+    };
+    next = { ...next, spec: { ...specOf(pv), claimRef } };
+    dirty = true;
+  }
+  if (!preBound && pv.metadata.annotations?.[ANN_BOUND_BY_CONTROLLER] === undefined) {
+    next = {
+      ...next,
+      metadata: { ...next.metadata, annotations: { ...next.metadata.annotations, [ANN_BOUND_BY_CONTROLLER]: "yes" } },
+    };
+    dirty = true;
+  }
+  return { pv: next, dirty };
 }
 
 /** Upstream CheckVolumeModeMismatches: Filesystem and Block do not mix. */
