@@ -17,7 +17,8 @@ describe("kubectl 1.20 against k8ts", {
   let cluster: TestCluster;
   const k = (args: string[]) => cluster.kubectl(args, { bin });
   before(async () => {
-    cluster = await startCluster({ store: "memory" });
+    // the seeds make their own `standard` classes (minikube's, AWS's): no default class of ours in the way
+    cluster = await startCluster({ store: "memory", defaultStorageClass: false });
   });
   after(async () => {
     await cluster?.stop();
