@@ -14,7 +14,8 @@
  *   got yet. Every refusal is UnschedulableAndUnresolvable, worded as upstream.
  * - Reserve / Unreserve: the decision for the chosen node is assumed in memory — the volume as
  *   bound to the claim, the claim with its selected node, the local-path bytes — so the next pod
- *   does not take the same volume or room; unreserve (or a later API change) lets go of it.
+ *   does not take the same volume or room; unreserve (or a later API change) lets go of it, once
+ *   no other pod in flight that shares the claim holds it too.
  * - PreBind: volumes are bound as the PV controller binds them (claimRef with the uid,
  *   pv.kubernetes.io/bound-by-controller), claims to provision get volume.kubernetes.io/selected-node;
  *   then it waits until the PV controller has bound every such claim, failing the attempt when a
@@ -530,12 +531,15 @@ class ClaimBinder implements VolumeBinding, VolumeView {
     const uid = pod.metadata.uid ?? "";
     this.unreserve(pod);
     const d: Decision = { node: nodeName, volumes, assumedVolumes: [], assumedClaims: [], reserved: [] };
+    // what another pod in flight assumed already (a claim both use) is held by this decision too,
+    // so that pod's unreserve does not let go of it under this one
     for (const b of volumes.staticBindings) {
       const { pv, dirty } = bindVolumeToClaim(b.pv, b.claim);
-      if (!dirty) continue;
       const name = pv.metadata.name ?? "";
-      if (!this.assumedVolumes.has(name)) this.assumedVolumes.set(name, this.index.get(name) ?? b.pv);
-      this.index.upsert(pv);
+      if (dirty) {
+        if (!this.assumedVolumes.has(name)) this.assumedVolumes.set(name, this.index.get(name) ?? b.pv);
+        this.index.upsert(pv);
+      } else if (!this.assumedVolumes.has(name)) continue;
       d.assumedVolumes.push(name);
     }
     const node = volumes.provisions.some((p) => p.localPathBytes !== undefined)
@@ -553,11 +557,13 @@ class ClaimBinder implements VolumeBinding, VolumeView {
         };
         this.assumedClaims.set(key, { obj, base: p.claim.metadata.resourceVersion });
         d.assumedClaims.push(key);
-      }
-      if (p.localPathBytes !== undefined && node && !this.reservations.has(key)) {
-        const host = hostnameOf(node);
-        this.reservations.set(key, { host, bytes: p.localPathBytes });
-        this.reservedOnHost.set(host, (this.reservedOnHost.get(host) ?? 0n) + p.localPathBytes);
+      } else if (this.assumedClaims.has(key)) d.assumedClaims.push(key);
+      if (p.localPathBytes !== undefined && node) {
+        if (!this.reservations.has(key)) {
+          const host = hostnameOf(node);
+          this.reservations.set(key, { host, bytes: p.localPathBytes });
+          this.reservedOnHost.set(host, (this.reservedOnHost.get(host) ?? 0n) + p.localPathBytes);
+        }
         d.reserved.push(key);
       }
     }
@@ -572,16 +578,23 @@ class ClaimBinder implements VolumeBinding, VolumeView {
     this.revert(d);
   }
 
-  /** Drops what the decision assumed: the API's versions (as the informer last had them) count again. */
+  /**
+   * Drops what the decision assumed and no other decision in flight holds: the API's versions (as
+   * the informer last had them) count again.
+   */
   private revert(d: Decision): void {
+    const held = (key: string, of: (o: Decision) => string[]) => {
+      for (const o of this.decisions.values()) if (o !== d && of(o).includes(key)) return true;
+      return false;
+    };
     for (const name of d.assumedVolumes) {
       const original = this.assumedVolumes.get(name);
-      if (!original) continue;
+      if (!original || held(name, (o) => o.assumedVolumes)) continue;
       this.assumedVolumes.delete(name);
       this.index.upsert(original);
     }
-    for (const key of d.assumedClaims) this.assumedClaims.delete(key);
-    for (const key of d.reserved) this.release(key);
+    for (const key of d.assumedClaims) if (!held(key, (o) => o.assumedClaims)) this.assumedClaims.delete(key);
+    for (const key of d.reserved) if (!held(key, (o) => o.reserved)) this.release(key);
   }
 
   private release(key: string): void {

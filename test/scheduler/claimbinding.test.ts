@@ -569,6 +569,41 @@ describe("what Reserve holds for the next pod (live registry)", () => {
     assert.deepEqual(fit(b, n2), []);
   });
 
+  it("what two pods sharing a claim assumed stays until both unreserve", async () => {
+    // a static volume both pods' claim binds to, and a third pod's claim that could take it
+    // (larger than the earlier tests' volumes, which are left Available)
+    await c.ensure(r.pvs(), pv("both-use", { host: "n1", size: "20Gi" }));
+    await c.update(r.pvs(), undefined, "both-use", "status", (o) => ({ ...o, status: { phase: "Available" } }));
+    await createClaim("duo", "later", "15Gi");
+    await createClaim("third", "later", "15Gi");
+    // local-path bytes for one claim both pods use, and a claim that would not fit beside it
+    await createClaim("duo-room", "local", "6Gi");
+    await createClaim("third-room", "local", "6Gi");
+    // a claim to provision, selected for n1 by the first pod
+    await createClaim("duo-made", "made");
+    const n1 = c.get(r.nodes(), undefined, "n1")!;
+    const n2 = c.get(r.nodes(), undefined, "n2")!;
+    const using = (name: string, claims: string[]): KObject => ({
+      ...podUsing(name, claims[0] ?? ""),
+      spec: { volumes: claims.map((claimName, i) => ({ name: `v${i}`, persistentVolumeClaim: { claimName } })) },
+    });
+    const a = using("duo-a", ["duo", "duo-room", "duo-made"]);
+    const b = using("duo-b", ["duo", "duo-room", "duo-made"]);
+    assert.deepEqual(fit(a, n1), []);
+    hook.reserve?.(a, "n1");
+    assert.deepEqual(fit(b, n1), []);
+    hook.reserve?.(b, "n1");
+    hook.unreserve?.(a, "n1");
+    // the second pod still holds all three
+    assert.deepEqual(fit(using("t1", ["third"]), n1), [REASON_BIND_CONFLICT]);
+    assert.deepEqual(fit(using("t2", ["third-room"]), n1), [REASON_NOT_ENOUGH_SPACE]);
+    assert.deepEqual(fit(using("t3", ["duo-made"]), n2), [REASON_BIND_CONFLICT]);
+    hook.unreserve?.(b, "n1");
+    assert.deepEqual(fit(using("t1", ["third"]), n1), []);
+    assert.deepEqual(fit(using("t2", ["third-room"]), n1), []);
+    assert.deepEqual(fit(using("t3", ["duo-made"]), n2), []);
+  });
+
   it("PreBind fails when the bind timeout passes and nobody provisions", async () => {
     await createClaim("unserved", "made");
     const p = podUsing("waits", "unserved");
