@@ -4,8 +4,10 @@
  * has checked that its class allows expansion — is grown by its volume's provisioner when that
  * provisioner has a resizer here. Local-path volumes are directories: they grow online, at once;
  * the volume's spec.capacity and the claim's status.capacity and allocatedResources take the new
- * size. A resizer's refusal (the node has not the space) is a VolumeResizeFailed event and the
- * claim's allocatedResourceStatuses say ControllerResizeInfeasible until the request changes.
+ * size. While it works the claim has the Resizing condition and allocatedResourceStatuses say
+ * ControllerResizeInProgress; a resizer's refusal (the node has not the space) is a
+ * VolumeResizeFailed event, a ControllerResizeError condition with the reason, and
+ * ControllerResizeInfeasible until the request changes; success clears all of them.
  * Claims of volumes no resizer here serves wait for an external one (ExternalExpanding).
  */
 import {
@@ -17,7 +19,7 @@ import {
   statusOf,
   volumeCapacityBytes,
 } from "../../api/storage.js";
-import { isRecord, type KObject } from "../../api/types.js";
+import { isRecord, type KObject, rfc3339 } from "../../api/types.js";
 import type { LocalClient } from "../client.js";
 import { QueuedController } from "../controller.js";
 import { recordEvent } from "../events.js";
@@ -92,19 +94,12 @@ export class ExpandController extends QueuedController {
       `External resizer is resizing volume ${pvName}`,
       this.now(),
     );
-    await this.setClaimResize(pvc, request, "ControllerResizeInProgress");
+    await this.setClaimResize(pvc, request, "ControllerResizeInProgress", { type: "Resizing" });
     const refused = volumeCapacityBytes(pv) >= want ? undefined : await resizer.expand(pv, want);
     if (refused !== undefined) {
-      await this.setClaimResize(pvc, request, "ControllerResizeInfeasible");
-      await recordEvent(
-        this.client,
-        pvc,
-        source,
-        "Warning",
-        "VolumeResizeFailed",
-        `resize volume "${pvName}" by resizer "${resizer.provisioner}" failed: ${refused}`,
-        this.now(),
-      );
+      const message = `resize volume "${pvName}" by resizer "${resizer.provisioner}" failed: ${refused}`;
+      await this.setClaimResize(pvc, request, "ControllerResizeInfeasible", { type: "ControllerResizeError", message });
+      await recordEvent(this.client, pvc, source, "Warning", "VolumeResizeFailed", message, this.now());
       return undefined;
     }
     if (volumeCapacityBytes(pv) < want) {
@@ -123,11 +118,7 @@ export class ExpandController extends QueuedController {
         storage: request,
       };
       delete s["allocatedResourceStatuses"];
-      if (Array.isArray(s["conditions"])) {
-        s["conditions"] = s["conditions"].filter(
-          (x) => !isRecord(x) || (x["type"] !== "Resizing" && x["type"] !== "FileSystemResizePending"),
-        );
-      }
+      setResizeCondition(s, undefined, this.now());
       c["status"] = s;
       return c;
     });
@@ -143,7 +134,12 @@ export class ExpandController extends QueuedController {
     return undefined;
   }
 
-  private async setClaimResize(pvc: KObject, request: unknown, state: string): Promise<void> {
+  private async setClaimResize(
+    pvc: KObject,
+    request: unknown,
+    state: string,
+    condition: { type: string; message?: string },
+  ): Promise<void> {
     const pvcs = this.client.resource("", "v1", "persistentvolumeclaims");
     await this.client.update(pvcs, pvc.metadata.namespace, pvc.metadata.name ?? "", "status", (c) => {
       const s = statusOf(c);
@@ -152,8 +148,44 @@ export class ExpandController extends QueuedController {
         storage: request,
       };
       s["allocatedResourceStatuses"] = { storage: state };
+      setResizeCondition(s, condition, this.now());
       c["status"] = s;
       return c;
     });
   }
+}
+
+/** The claim conditions a resize owns (upstream's isResizeCondition); the others are left alone. */
+const RESIZE_CONDITIONS = new Set(["Resizing", "FileSystemResizePending", "ControllerResizeError", "NodeResizeError"]);
+
+/**
+ * Replaces the resize conditions of a claim's status with `next` (none when undefined), as the
+ * external-resizer merges them: a condition already there with the same type and message keeps its
+ * transition time.
+ */
+function setResizeCondition(
+  status: Record<string, unknown>,
+  next: { type: string; message?: string } | undefined,
+  now: number,
+): void {
+  const existing = Array.isArray(status["conditions"]) ? status["conditions"] : [];
+  const kept = existing.filter((x) => !isRecord(x) || !RESIZE_CONDITIONS.has(String(x["type"])));
+  if (next) {
+    const same = existing.find(
+      (x) => isRecord(x) && x["type"] === next.type && x["status"] === "True" && x["message"] === next.message,
+    );
+    kept.push(
+      isRecord(same)
+        ? same
+        : {
+            type: next.type,
+            status: "True",
+            lastProbeTime: null,
+            lastTransitionTime: rfc3339(now),
+            ...(next.message !== undefined ? { message: next.message } : {}),
+          },
+    );
+  }
+  if (kept.length > 0) status["conditions"] = kept;
+  else delete status["conditions"];
 }
