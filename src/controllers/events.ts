@@ -1,19 +1,17 @@
 /**
  * Events the in-process controllers record (as client-go's recorder writes them for
- * kube-controller-manager): one core/v1 Event per distinct occurrence, named
- * `<object>.<unique hex>`, from `component`. A repeat of the same event (same object, type, reason,
- * message and source) bumps the first one's count and lastTimestamp instead, as client-go's
- * EventCorrelator does, so `kubectl describe` shows "(x3 over 2m)". Best effort: a failed write is
- * dropped, never an error of the controller.
+ * kube-controller-manager): core/v1 Events named `<object>.<unique hex>`, from `component`,
+ * through client-go's correlator (api/events.ts): a repeat bumps the first one's count and
+ * lastTimestamp, so `kubectl describe` shows "(x3 over 2m)"; many similar events about one object
+ * become one "(combined from similar events)" event; a component's events about one object are
+ * rate limited. Best effort: a failed write is dropped, never an error of the controller.
  */
+import { EventCorrelator } from "../api/events.js";
 import { type KObject, rfc3339 } from "../api/types.js";
 import { ApiError } from "../apiserver/errors.js";
 import type { LocalClient } from "./client.js";
 
-/** How many recent events are remembered for deduplication per client (client-go's LRU size). */
-const REMEMBERED = 4096;
-
-const recent = new WeakMap<LocalClient, Map<string, { namespace: string; name: string }>>();
+const correlators = new WeakMap<LocalClient, EventCorrelator>();
 
 export async function recordEvent(
   client: LocalClient,
@@ -26,28 +24,40 @@ export async function recordEvent(
 ): Promise<void> {
   const ns = obj.metadata.namespace ?? "default";
   const sv = client.resource("", "v1", "events");
-  let seen = recent.get(client);
-  if (!seen) {
-    seen = new Map();
-    recent.set(client, seen);
+  let correlator = correlators.get(client);
+  if (!correlator) {
+    correlator = new EventCorrelator();
+    correlators.set(client, correlator);
   }
-  const key = JSON.stringify([component, obj.kind, ns, obj.metadata.name, obj.metadata.uid, type, reason, message]);
-  const prior = seen.get(key);
+  const c = correlator.correlate(
+    {
+      component,
+      kind: obj.kind ?? "",
+      namespace: obj.metadata.namespace,
+      name: obj.metadata.name ?? "",
+      uid: obj.metadata.uid,
+      apiVersion: obj.apiVersion,
+      type,
+      reason,
+      message,
+    },
+    now,
+  );
+  if (!c) return;
+  const prior = correlator.prior(c.key);
   if (prior) {
     try {
       await client.update(sv, prior.namespace, prior.name, "", (e) => {
-        e["count"] = (typeof e["count"] === "number" ? e["count"] : 1) + 1;
+        e["count"] = c.count;
         e["lastTimestamp"] = rfc3339(now);
+        e["message"] = c.message;
         return e;
       });
-      // most recently used last
-      seen.delete(key);
-      seen.set(key, prior);
       return;
     } catch (err) {
-      seen.delete(key);
       // gone (expired by the event TTL): a new one below
       if (!(err instanceof ApiError && err.code === 404)) return;
+      correlator.forget(c.key);
     }
   }
   const name = `${obj.metadata.name}.${(now * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`;
@@ -69,12 +79,12 @@ export async function recordEvent(
           resourceVersion: obj.metadata.resourceVersion,
         },
         reason,
-        message,
+        message: c.message,
         source: { component },
         reportingComponent: component,
         type,
-        count: 1,
-        firstTimestamp: rfc3339(now),
+        count: c.count,
+        firstTimestamp: rfc3339(c.first),
         lastTimestamp: rfc3339(now),
       },
       { dryRun: false },
@@ -82,6 +92,5 @@ export async function recordEvent(
   } catch {
     return;
   }
-  seen.set(key, { namespace: ns, name });
-  if (seen.size > REMEMBERED) seen.delete(seen.keys().next().value as string);
+  correlator.written(c.key, ns, name);
 }
