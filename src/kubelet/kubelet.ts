@@ -1123,6 +1123,7 @@ export class Kubelet implements PodLocator {
       attempts,
       knowledge: w.knowledge,
       terminal,
+      ...(w.lastStatus ? { previous: w.lastStatus } : {}),
     });
     const current = isRecord(w.pod["status"]) ? w.pod["status"] : {};
     if (sameStatus(status, w.lastStatus) || sameStatus(status, current)) {

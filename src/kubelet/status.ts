@@ -32,6 +32,13 @@ export interface PodStatusInput {
   knowledge: Map<string, ContainerKnowledge>;
   /** Set once the pod is terminal or being killed for good (eviction): phase and reason to report. */
   terminal?: { phase: "Failed" | "Succeeded"; reason?: string; message?: string };
+  /**
+   * The status this kubelet last wrote for the pod (upstream's status manager cache): the
+   * transition times, start time and terminal phase it gave go on from there, not from an API
+   * copy that may not show that write yet — else each sync before the copy catches up would
+   * stamp a new transition time and write again.
+   */
+  previous?: Rec;
 }
 
 type Rec = Record<string, unknown>;
@@ -294,6 +301,9 @@ export function computePodStatus(input: PodStatusInput): Rec {
   const spec = isRecord(pod["spec"]) ? pod["spec"] : {};
   const old = isRecord(pod["status"]) ? pod["status"] : {};
   const oldConditions = Array.isArray(old["conditions"]) ? old["conditions"].filter(isRecord) : [];
+  const mine = input.previous ?? old;
+  // where the kubelet's own conditions take their transition times from
+  const myConditions = Array.isArray(mine["conditions"]) ? mine["conditions"].filter(isRecord) : oldConditions;
   const initSpecs = containersOf(spec, "initContainers");
   const specs = containersOf(spec, "containers");
   // with init containers, a container the runtime does not know yet waits with PodInitializing
@@ -332,7 +342,7 @@ export function computePodStatus(input: PodStatusInput): Rec {
   const hasInitialized = specs.some((c) => (input.attempts.get(String(c["name"] ?? ""))?.length ?? 0) > 0);
   let phase = podPhase(pod, initStatuses, statuses, hasInitialized);
   // once terminal, always terminal (the kubelet never restarts a finished pod)
-  if (old["phase"] === "Succeeded" || old["phase"] === "Failed") phase = String(old["phase"]);
+  for (const o of [old, mine]) if (o["phase"] === "Succeeded" || o["phase"] === "Failed") phase = String(o["phase"]);
   if (input.terminal) phase = input.terminal.phase;
 
   const unready = [
@@ -347,15 +357,15 @@ export function computePodStatus(input: PodStatusInput): Rec {
 
   // conditions others own (DisruptionTarget, readiness gates' types) first, as they are
   const conditions: Rec[] = oldConditions.filter((c) => !KUBELET_CONDITIONS.has(String(c["type"])));
-  conditions.push(condition(oldConditions, "PodReadyToStartContainers", input.sandboxReady, input.now));
+  conditions.push(condition(myConditions, "PodReadyToStartContainers", input.sandboxReady, input.now));
   if (phase === "Succeeded") {
-    conditions.push(condition(oldConditions, "Initialized", true, input.now, "PodCompleted"));
+    conditions.push(condition(myConditions, "Initialized", true, input.now, "PodCompleted"));
   } else if (incomplete.length === 0 || anyRegularStarted(specs, statuses)) {
-    conditions.push(condition(oldConditions, "Initialized", true, input.now));
+    conditions.push(condition(myConditions, "Initialized", true, input.now));
   } else {
     conditions.push(
       condition(
-        oldConditions,
+        myConditions,
         "Initialized",
         false,
         input.now,
@@ -367,10 +377,10 @@ export function computePodStatus(input: PodStatusInput): Rec {
   let containersReady: Rec;
   if (phase === "Succeeded" || phase === "Failed") {
     const why = phase === "Succeeded" ? "PodCompleted" : "PodFailed";
-    containersReady = condition(oldConditions, "ContainersReady", false, input.now, why);
+    containersReady = condition(myConditions, "ContainersReady", false, input.now, why);
   } else if (unready.length > 0) {
     containersReady = condition(
-      oldConditions,
+      myConditions,
       "ContainersReady",
       false,
       input.now,
@@ -378,13 +388,13 @@ export function computePodStatus(input: PodStatusInput): Rec {
       `containers with unready status: ${goList(unready)}`,
     );
   } else {
-    containersReady = condition(oldConditions, "ContainersReady", true, input.now);
+    containersReady = condition(myConditions, "ContainersReady", true, input.now);
   }
   let ready: Rec;
   if (containersReady["status"] !== "True") {
     // Ready says what ContainersReady says
     ready = condition(
-      oldConditions,
+      myConditions,
       "Ready",
       false,
       input.now,
@@ -395,19 +405,19 @@ export function computePodStatus(input: PodStatusInput): Rec {
     const gates = readinessGateMessages(spec, conditions);
     ready =
       gates.length > 0
-        ? condition(oldConditions, "Ready", false, input.now, "ReadinessGatesNotReady", gates.join(", "))
-        : condition(oldConditions, "Ready", true, input.now);
+        ? condition(myConditions, "Ready", false, input.now, "ReadinessGatesNotReady", gates.join(", "))
+        : condition(myConditions, "Ready", true, input.now);
   }
   conditions.push(ready, containersReady);
   const scheduled = oldConditions.find((c) => c["type"] === "PodScheduled");
-  conditions.push(scheduled ?? condition(oldConditions, "PodScheduled", true, input.now));
+  conditions.push(scheduled ?? condition(myConditions, "PodScheduled", true, input.now));
 
   const status: Rec = {
     phase,
     conditions,
     hostIP: input.hostIP,
     hostIPs: [{ ip: input.hostIP }],
-    startTime: old["startTime"] ?? rfc3339(input.now),
+    startTime: old["startTime"] ?? mine["startTime"] ?? rfc3339(input.now),
     // sorted by name, as upstream (SortedContainerStatuses); init containers stay in spec order
     containerStatuses: [...statuses].sort((a, b) => (String(a["name"]) < String(b["name"]) ? -1 : 1)),
   };

@@ -65,6 +65,7 @@ interface Case {
   sandboxReady?: boolean;
   terminal?: PodStatusInput["terminal"];
   now?: number;
+  previous?: Rec;
 }
 
 function status(c: Case): Rec {
@@ -80,6 +81,7 @@ function status(c: Case): Rec {
     attempts,
     knowledge: new Map(Object.entries(c.knowledge ?? {})),
     terminal: c.terminal,
+    ...(c.previous ? { previous: c.previous } : {}),
   });
 }
 
@@ -417,6 +419,24 @@ describe("pod conditions (upstream status/generate.go)", () => {
     const ready = status({ pod: { ...p, status: later }, attempts: [running("main")], now: T0 + 60_000 });
     assert.equal(cond(ready, "Ready")["lastTransitionTime"], rfc3339(T0 + 60_000));
     assert.equal(cond(ready, "Initialized")["lastTransitionTime"], rfc3339(T0));
+  });
+
+  it("transition times go on from the status the kubelet last wrote while the API copy lags behind it", () => {
+    const p = pod({ containers: [ctr("main")] });
+    const running1 = status({ pod: p, attempts: [running("main")], now: T0 });
+    // the kubelet wrote the Succeeded status; its copy of the pod still shows Running
+    const done = { attempts: [exited("main", 0)], terminal: { phase: "Succeeded" as const }, sandboxReady: false };
+    const written = status({ pod: { ...p, status: running1 }, ...done, now: T0 + 10_000 });
+    const again = status({ pod: { ...p, status: running1 }, ...done, now: T0 + 20_000, previous: written });
+    assert.equal(sameStatus(again, written), true, "nothing new to write");
+    assert.equal(cond(again, "Ready")["lastTransitionTime"], rfc3339(T0 + 10_000));
+    assert.equal(cond(again, "PodReadyToStartContainers")["lastTransitionTime"], rfc3339(T0 + 10_000));
+    // without what it wrote (a restarted kubelet) the API copy is the reference, as before
+    const fresh = status({ pod: { ...p, status: running1 }, ...done, now: T0 + 20_000 });
+    assert.equal(cond(fresh, "Ready")["lastTransitionTime"], rfc3339(T0 + 20_000));
+    // a terminal phase the kubelet wrote stays terminal though the copy says Running
+    const after = status({ pod: { ...p, status: running1 }, attempts: [exited("main", 0)], previous: written });
+    assert.equal(after["phase"], "Succeeded");
   });
 
   it("conditions others own (DisruptionTarget) are kept as they are, before the kubelet's", () => {
