@@ -55,6 +55,31 @@ const podTemplate = (seconds: number | undefined, image = "busybox") => ({
   },
 });
 
+/** apiserver_request_total summed by verb and resource[/subresource] (the HTTP clients': agents, the bench). */
+async function requestCounts(server: ServerProcess): Promise<Map<string, number>> {
+  const r = await server.client.raw("GET", "/metrics");
+  const out = new Map<string, number>();
+  for (const line of r.body.split("\n")) {
+    const m = /^apiserver_request_total\{(.*)\} (\d+)$/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...(m[1] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const what = `${labels["verb"]} ${labels["resource"]}${labels["subresource"] ? `/${labels["subresource"]}` : ""}`;
+    out.set(what, (out.get(what) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
+/** The requests made since `before`, per unit of work, largest first: "PATCH pods/status 3.0, ...". */
+function perUnit(before: Map<string, number>, after: Map<string, number>, units: number, top = 5): string {
+  return [...after]
+    .map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / units] as const)
+    .filter(([, v]) => v >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(", ");
+}
+
 async function benchJob(server: ServerProcess, completions: number, parallelism: number, podSeconds: number) {
   const client = server.client;
   let job: KObject | undefined;
@@ -63,6 +88,7 @@ async function benchJob(server: ServerProcess, completions: number, parallelism:
   });
   await watch.start();
   try {
+    const requests0 = await requestCounts(server);
     const cpu0 = cpuSecondsOf(server.pid);
     const t0 = performance.now();
     await client.create(JOBS, NS, {
@@ -85,6 +111,9 @@ async function benchJob(server: ServerProcess, completions: number, parallelism:
       `[workloads] Job ${completions} completions, parallelism ${parallelism}, pods of ${podSeconds} s: Complete after ${secs(ms)} ` +
         `(the pods' own floor ${floor.toFixed(0)} s) — ${Math.round(completions / (ms / 60_000))} pods/min (KEP-2307 anchor: 5,000/min); ` +
         `server CPU ${cpu.toFixed(1)} s (${((cpu / (ms / 1000)) * 100).toFixed(0)}% of a core), RSS ${memoryOf(server.pid).rssMb} MB`,
+    );
+    console.log(
+      `[workloads] HTTP requests per completion (the node agent's and the bench's): ${perUnit(requests0, await requestCounts(server), completions)}`,
     );
   } finally {
     watch.stop();
