@@ -6,12 +6,14 @@
  * become one "(combined from similar events)" event; a component's events about one object are
  * rate limited. Best effort: a failed write is dropped, never an error of the controller.
  */
-import { EventCorrelator } from "../api/events.js";
+import { type Correlated, EventCorrelator } from "../api/events.js";
 import { type KObject, rfc3339 } from "../api/types.js";
 import { ApiError } from "../apiserver/errors.js";
 import type { LocalClient } from "./client.js";
 
 const correlators = new WeakMap<LocalClient, EventCorrelator>();
+/** The write in flight per client and event key: a repeat waits for it, so it updates that event, not a second one. */
+const inFlight = new WeakMap<LocalClient, Map<string, Promise<void>>>();
 
 export async function recordEvent(
   client: LocalClient,
@@ -23,7 +25,6 @@ export async function recordEvent(
   now = Date.now(),
 ): Promise<void> {
   const ns = obj.metadata.namespace ?? "default";
-  const sv = client.resource("", "v1", "events");
   let correlator = correlators.get(client);
   if (!correlator) {
     correlator = new EventCorrelator();
@@ -44,6 +45,35 @@ export async function recordEvent(
     now,
   );
   if (!c) return;
+  let writes = inFlight.get(client);
+  if (!writes) {
+    writes = new Map();
+    inFlight.set(client, writes);
+  }
+  const before = writes.get(c.key);
+  const mine = (before ?? Promise.resolve()).then(() =>
+    writeEvent(client, correlator, c, obj, ns, type, reason, component, now),
+  );
+  writes.set(c.key, mine);
+  try {
+    await mine;
+  } finally {
+    if (writes.get(c.key) === mine) writes.delete(c.key);
+  }
+}
+
+async function writeEvent(
+  client: LocalClient,
+  correlator: EventCorrelator,
+  c: Correlated,
+  obj: KObject,
+  ns: string,
+  type: string,
+  reason: string,
+  component: string,
+  now: number,
+): Promise<void> {
+  const sv = client.resource("", "v1", "events");
   const prior = correlator.prior(c.key);
   if (prior) {
     try {

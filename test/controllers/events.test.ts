@@ -97,6 +97,48 @@ describe("recordEvent", () => {
     assert.ok((await eventsAbout("pi")).some((e) => e["message"] === "Created pod: pi-x"));
   });
 
+  it("repeats recorded at once still make one event (each waits for the write before it)", async () => {
+    const t0 = Date.parse("2026-06-04T12:00:00Z");
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        recordEvent(
+          client,
+          about("burst"),
+          "replicaset-controller",
+          "Normal",
+          "SuccessfulDelete",
+          "Deleted pod: x",
+          t0 + i,
+        ),
+      ),
+    );
+    await Promise.all(
+      Array.from({ length: 15 }, (_, i) =>
+        recordEvent(
+          client,
+          about("burst"),
+          "replicaset-controller",
+          "Normal",
+          "SuccessfulCreate",
+          `Created pod: b-${i}`,
+          t0 + i,
+        ),
+      ),
+    );
+    const all = await eventsAbout("burst");
+    const deleted = all.filter((e) => e["reason"] === "SuccessfulDelete");
+    assert.deepEqual(
+      deleted.map((e) => e["count"]),
+      [5],
+    );
+    const combined = all.filter((e) => String(e["message"]).startsWith("(combined from similar events)"));
+    assert.deepEqual(
+      combined.map((e) => e["count"]),
+      [6],
+    );
+    assert.equal(all.filter((e) => e["reason"] === "SuccessfulCreate").length, 10);
+  });
+
   it("a component's events about one object: 25 at once, then one per 5 minutes; the count stays true", async () => {
     const t0 = Date.parse("2026-06-03T12:00:00Z");
     const warn = (i: number, at: number) =>
