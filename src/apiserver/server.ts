@@ -3,7 +3,7 @@
  * Non-resource paths: /healthz /livez /readyz /version /metrics /api /apis /openapi/v2 /openapi/v3.
  */
 import { type IncomingMessage, ServerResponse } from "node:http";
-import { createSecureServer, type Http2SecureServer } from "node:http2";
+import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from "node:http2";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
@@ -93,6 +93,8 @@ export class ApiServer {
   readonly handlers: ResourceHandlers;
   private readonly opts: ApiServerOptions;
   private server: Http2SecureServer | undefined;
+  /** Open HTTP/2 sessions (HTTP/1.1 connections are the server's own to close). */
+  private readonly sessions = new Set<ServerHttp2Session>();
   private openapi: { generation: number; docs: OpenAPIDocs; v2pb?: Buffer } | undefined;
   private ready = false;
   private readonly compactor: StoreCompactor;
@@ -136,6 +138,10 @@ export class ApiServer {
         void this.serve(req, res);
       },
     );
+    server.on("session", (session) => {
+      this.sessions.add(session);
+      session.once("close", () => this.sessions.delete(session));
+    });
     server.on("sessionError", () => undefined);
     server.on("tlsClientError", () => undefined);
     // HTTP/1.1 upgrades (exec, attach, port-forward) arrive here, not as requests
@@ -165,9 +171,18 @@ export class ApiServer {
     const s = this.server;
     if (s) {
       await new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        // end keep-alive and HTTP/2 sessions so close() completes
-        setTimeout(resolve, 2000).unref();
+        // a referenced timer: close() may wait on a session no socket keeps the process up for
+        const late = setTimeout(resolve, 2000);
+        s.close(() => {
+          clearTimeout(late);
+          resolve();
+        });
+        // end the HTTP/2 sessions so close() completes: GOAWAY, then gone (watches never end by themselves)
+        for (const session of this.sessions) {
+          const t = setTimeout(() => session.destroy(), 500);
+          session.once("close", () => clearTimeout(t));
+          session.close();
+        }
       });
     }
   }
